@@ -1,0 +1,3 @@
+/* placeholder */
+int skewd_api_placeholder(void);
+int skewd_api_placeholder(void) { return 0; }

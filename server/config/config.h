@@ -1,0 +1,54 @@
+/*
+ * config.h - skewd's configuration: a YAML file (libyaml) plus SKEWD_*
+ * environment overrides, with defaults that work with no file at all
+ * (SQLite under ./data/, listening on 127.0.0.1:8080).
+ *
+ * Every key is documented in docs/configuration.md. An unknown key, a value
+ * of the wrong type, an unreadable file or malformed YAML is an error that
+ * names the file, the line and the reason.
+ *
+ * struct config is a plain value: fill with config_load(), free with
+ * config_release(). Strings are owned by the struct.
+ */
+#ifndef SKEWD_CONFIG_CONFIG_H
+#define SKEWD_CONFIG_CONFIG_H
+
+#include <stddef.h>
+
+struct err;
+
+struct config {
+	char *path;              /* the file loaded, or NULL when none */
+
+	/* server */
+	char *listen;            /* "127.0.0.1:8080"; CivetWeb listening_ports syntax */
+	int http_threads;        /* worker threads */
+	size_t max_body_bytes;   /* request body cap (413 above it) */
+	int request_timeout_ms;  /* per network read/write */
+	char *web_dir;           /* serve the dashboard from this folder; NULL = compiled-in web/ */
+	char *public_url;        /* base URL used in links we hand out; NULL = from the request */
+
+	/* storage */
+	char *data_dir;          /* "./data"; the SQLite file is data_dir/skewd.db */
+	char *migrations_dir;    /* NULL = the migrations compiled into the binary */
+
+	/* auth */
+	int anonymous_read;      /* 1: requests without a token act as a viewer */
+
+	/* logging */
+	char *log_level;         /* "error" | "warn" | "info" | "debug" */
+	int log_json;            /* 1: log lines are JSON objects */
+};
+
+/* Loads defaults, then `path` when not NULL, then the environment (SKEWD_LISTEN,
+ * SKEWD_DATA_DIR, ...: docs/configuration.md). Returns 0, or -1 with e set to a
+ * message "FILE:LINE: reason" (ERR_INVALID / ERR_IO). On failure *c is released. */
+int config_load(const char *path, struct config *c, struct err *e);
+
+/* Frees the strings; NULL-safe. */
+void config_release(struct config *c);
+
+/* Full path of the SQLite file (data_dir/skewd.db); caller frees. */
+char *config_db_path(const struct config *c);
+
+#endif

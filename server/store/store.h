@@ -1,0 +1,79 @@
+/*
+ * store.h - everything skewd keeps, in skewd's terms.
+ *
+ * This header never mentions SQLite: a PostgreSQL backend must be addable
+ * beside the SQLite one (store_sqlite.c) without touching callers. All SQL
+ * lives in this module, with bound parameters only.
+ *
+ * Threading rule: one `struct store` is shared by all threads. Each thread
+ * that calls into it gets its own database connection (created on first
+ * use, closed at store_close()), so calls never share a connection and
+ * never hold a lock across threads. SQLite runs in WAL mode with
+ * busy_timeout, so readers do not block the writer.
+ *
+ * Migrations (migrations/NNNN_name.sql, compiled into the binary, or read
+ * from a folder given at open) are applied in order at store_open() inside
+ * transactions and recorded with their SHA-256. A changed already-applied
+ * migration, or a database that has migrations this binary does not know,
+ * makes store_open() fail with ERR_CONFLICT and a clear message.
+ */
+#ifndef SKEWD_STORE_STORE_H
+#define SKEWD_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/limits.h"
+
+struct err;
+struct store;
+
+/* Opens (creating the file and parent folder when missing) and migrates.
+ * `migrations_dir` NULL = compiled-in migrations. Returns 0 and *out, or -1 with e set. */
+int store_open(const char *db_path, const char *migrations_dir, struct store **out, struct err *e);
+/* Closes every connection; NULL-safe. */
+void store_close(struct store *s);
+
+/* A cheap query that proves the database is usable (for /readyz). */
+int store_ping(struct store *s, struct err *e);
+
+/* Migration status, for `skewd migrate --status`. */
+struct store_migration {
+	int version;
+	char name[128];
+	int applied;          /* 1 when recorded in the database */
+	int64_t applied_at;   /* unix seconds; 0 when not applied */
+	char sha256[65];
+};
+/* Fills a malloc'd array (caller frees) of every known migration. Opens without migrating. */
+int store_migration_status(const char *db_path, const char *migrations_dir,
+    struct store_migration **items, size_t *n, struct err *e);
+
+/* API tokens. The plain token is shown once at creation; only a hash is kept. */
+enum store_role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_EDITOR = 2, ROLE_ADMIN = 3 };
+
+const char *store_role_name(enum store_role r);           /* "viewer" ... */
+enum store_role store_role_parse(const char *name);       /* ROLE_NONE when unknown */
+
+struct store_token {
+	int64_t id;
+	char name[TOKEN_MAX_NAME + 1];
+	enum store_role role;
+	int64_t created_at;     /* unix seconds */
+	int64_t last_used_at;   /* 0 = never */
+	int revoked;
+};
+
+/* Creates a token; *plain receives the token text (caller frees, show it once).
+ * ERR_CONFLICT when an active token has that name; ERR_INVALID for a bad name. */
+int store_token_create(struct store *s, const char *name, enum store_role role,
+    char **plain, struct store_token *out, struct err *e);
+/* Checks a presented token in constant time; fills *out. ERR_UNAUTHORIZED when
+ * unknown or revoked (the message never echoes the token). */
+int store_token_verify(struct store *s, const char *plain, struct store_token *out, struct err *e);
+/* Every token (revoked too), newest first; caller frees *items. */
+int store_token_list(struct store *s, struct store_token **items, size_t *n, struct err *e);
+/* Revokes by name; ERR_NOT_FOUND when no active token has it. */
+int store_token_revoke(struct store *s, const char *name, struct err *e);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * limits.h - every size, count and time limit of skewd, in one place.
+ *
+ * Anything read from a cluster, an upload, a config file or a request is
+ * bounded by one of these. A limit that users may tune is also a config key
+ * (see docs/configuration.md); the value here is then its default.
+ */
+#ifndef SKEWD_UTIL_LIMITS_H
+#define SKEWD_UTIL_LIMITS_H
+
+/* HTTP server (CivetWeb). */
+#define HTTP_MAX_HEADER_BYTES      (16 * 1024)        /* request line + headers */
+#define HTTP_MAX_BODY_BYTES        (8 * 1024 * 1024)  /* any request body, chunked too */
+#define HTTP_REQUEST_TIMEOUT_MS    30000              /* per network read/write */
+#define HTTP_KEEPALIVE_TIMEOUT_MS  5000
+#define HTTP_DEFAULT_THREADS       16
+#define HTTP_MAX_THREADS           256
+#define HTTP_MAX_REQUEST_ID        64                 /* X-Request-Id we echo */
+#define HTTP_MAX_PATH_SEGMENTS     16
+
+/* Documents: YAML / JSON inputs to the diff, uploads, snapshots. */
+#define DOC_MAX_BYTES              (64 * 1024 * 1024) /* one input file */
+#define DOC_MAX_DEPTH              128                /* nesting of maps/lists */
+#define DOC_MAX_NODES              (4 * 1024 * 1024)  /* scalars+maps+lists after alias expansion */
+#define DOC_MAX_ALIAS_EXPANSION    10000              /* alias uses per document (billion laughs) */
+#define DOC_MAX_DOCUMENTS          100000             /* documents in one multi-doc YAML stream */
+#define DOC_MAX_SCALAR_BYTES       (4 * 1024 * 1024)
+
+/* Config file. */
+#define CONFIG_MAX_BYTES           (1024 * 1024)
+
+/* Engine argument parsing. */
+#define ENGINE_MAX_ARGS            4096
+#define ENGINE_MAX_ARG_BYTES       (256 * 1024)       /* one sh -c string */
+
+/* Diff. */
+#define DIFF_MAX_CHANGES           100000
+#define DIFF_MAX_RULES             4096
+
+/* Store. */
+#define STORE_BUSY_TIMEOUT_MS      5000
+
+/* Auth. */
+#define TOKEN_MAX_NAME             64
+#define TOKEN_SECRET_BYTES         32                 /* random bytes in a new API token */
+
+#endif
