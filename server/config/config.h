@@ -48,7 +48,12 @@ int config_load(const char *path, struct config *c, struct err *e);
 /* Frees the strings; NULL-safe. */
 void config_release(struct config *c);
 
-/* Full path of the SQLite file (data_dir/skewd.db); caller frees. */
+/* Full path of the SQLite file (data_dir/skewd.db); caller frees. NULL when out of memory. */
 char *config_db_path(const struct config *c);
+
+/* The i-th config key's name and environment variable (borrowed, static), or
+ * NULL past the last key; lets tests and docs walk every key. */
+const char *config_key_name(size_t i);
+const char *config_key_env(size_t i);
 
 #endif

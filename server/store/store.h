@@ -9,7 +9,9 @@
  * that calls into it gets its own database connection (created on first
  * use, closed at store_close()), so calls never share a connection and
  * never hold a lock across threads. SQLite runs in WAL mode with
- * busy_timeout, so readers do not block the writer.
+ * busy_timeout, so readers do not block the writer. Threads must stop calling
+ * into a store before store_close(); a thread that exits earlier has its
+ * connection closed then.
  *
  * Migrations (migrations/NNNN_name.sql, compiled into the binary, or read
  * from a folder given at open) are applied in order at store_open() inside
@@ -43,7 +45,9 @@ struct store_migration {
 	char name[128];
 	int applied;          /* 1 when recorded in the database */
 	int64_t applied_at;   /* unix seconds; 0 when not applied */
-	char sha256[65];
+	char sha256[65];      /* of the file; of the database record when unknown */
+	int modified;         /* applied, but the file's checksum differs from the record */
+	int unknown;          /* applied in the database, not known to this skewd */
 };
 /* Fills a malloc'd array (caller frees) of every known migration. Opens without migrating. */
 int store_migration_status(const char *db_path, const char *migrations_dir,

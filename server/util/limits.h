@@ -36,12 +36,34 @@
 /* Diff. */
 #define DIFF_MAX_CHANGES           100000
 #define DIFF_MAX_RULES             4096
+#define DIFF_MAX_PATH_BYTES        4096               /* one change path */
+#define DIFF_MAX_RULES_BYTES       (1024 * 1024)      /* a rules or --ignore file */
+#define DIFF_SUMMARY_VALUE_CHARS   80                 /* a value quoted in a one-line summary */
+#define DIFF_MAX_SUMMARY_BYTES     512                /* one summary line */
+#define DIFF_GUESS_MIN_ITEMS       4                  /* dyff: guess a list key only above 3 items */
+
+/* Rendering of diffs (server/render/). */
+#define RENDER_MAX_BYTES           (256 * 1024 * 1024) /* one rendering, or one side as YAML for a patch */
+#define RENDER_MAX_VALUE_CHARS     400                /* a before/after value in text and Markdown; longer is cut */
+#define RENDER_MAX_LINES           (16 * 1024 * 1024) /* lines of one side of a unified diff */
+#define RENDER_PATCH_CONTEXT       3                  /* context lines of the patch format */
+#define RENDER_DIFF_MIN_COST       256                /* Myers edit cost before the furthest-point fallback */
 
 /* Store. */
 #define STORE_BUSY_TIMEOUT_MS      5000
+#define STORE_MAX_MIGRATIONS       1000               /* NNNN_name.sql files */
+#define STORE_MAX_MIGRATION_BYTES  (1024 * 1024)      /* one migration file */
+#define STORE_MAX_CONNECTIONS      1024               /* per-thread connections of one store */
 
 /* Auth. */
 #define TOKEN_MAX_NAME             64
 #define TOKEN_SECRET_BYTES         32                 /* random bytes in a new API token */
+#define TOKEN_ID_BYTES             8                  /* random bytes of the public token id */
+#define TOKEN_TOUCH_INTERVAL_S     60                 /* last_used_at is written at most this often */
+
+/* Config keys that are numbers: the accepted ranges. */
+#define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
+#define CONFIG_MIN_TIMEOUT_MS      100
+#define CONFIG_MAX_TIMEOUT_MS      600000
 
 #endif
