@@ -17,6 +17,10 @@
 #define HTTP_MAX_THREADS           256
 #define HTTP_MAX_REQUEST_ID        64                 /* X-Request-Id we echo */
 #define HTTP_MAX_PATH_SEGMENTS     16
+#define HTTP_MAX_STATIC_BYTES      (8 * 1024 * 1024)  /* one dashboard file */
+#define HTTP_MAX_RESPONSE_BYTES    (64 * 1024 * 1024) /* one non-JSON response body we build */
+#define HTTP_METRICS_MAX_SERIES    1024               /* route x method x status counters */
+#define HTTP_METRICS_MAX_ROUTES    256                /* routes with a duration histogram */
 
 /* Documents: YAML / JSON inputs to the diff, uploads, snapshots. */
 #define DOC_MAX_BYTES              (64 * 1024 * 1024) /* one input file */
@@ -25,6 +29,7 @@
 #define DOC_MAX_ALIAS_EXPANSION    10000              /* alias uses per document (billion laughs) */
 #define DOC_MAX_DOCUMENTS          100000             /* documents in one multi-doc YAML stream */
 #define DOC_MAX_SCALAR_BYTES       (4 * 1024 * 1024)
+#define DOC_MAX_ALIAS_NODES        (256 * 1024)       /* nodes copied by aliases per document */
 
 /* Config file. */
 #define CONFIG_MAX_BYTES           (1024 * 1024)
@@ -58,6 +63,7 @@
 /* Auth. */
 #define TOKEN_MAX_NAME             64
 #define TOKEN_SECRET_BYTES         32                 /* random bytes in a new API token */
+#define TOKEN_MAX_PRESENTED        512                /* longest bearer token looked up at all */
 #define TOKEN_ID_BYTES             8                  /* random bytes of the public token id */
 #define TOKEN_TOUCH_INTERVAL_S     60                 /* last_used_at is written at most this often */
 
