@@ -68,6 +68,9 @@ struct store_token {
 	int revoked;
 };
 
+/* Checks a token name: DNS-label-like ([a-z0-9] and inner '-'), at most
+ * TOKEN_MAX_NAME. Returns 0, or -1 with e set (ERR_INVALID). */
+int store_token_name_check(const char *name, struct err *e);
 /* Creates a token; *plain receives the token text (caller frees, show it once).
  * ERR_CONFLICT when an active token has that name; ERR_INVALID for a bad name. */
 int store_token_create(struct store *s, const char *name, enum store_role role,

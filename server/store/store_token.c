@@ -70,8 +70,8 @@ is_hex(const char *p, size_t n)
 }
 
 /* Names are DNS-label-like: [a-z0-9] and inner '-', at most TOKEN_MAX_NAME. */
-static int
-check_name(const char *name, struct err *e)
+int
+store_token_name_check(const char *name, struct err *e)
 {
 	size_t len, i;
 
@@ -104,7 +104,7 @@ store_token_create(struct store *s, const char *name, enum store_role role,
 
 	*plain = NULL;
 	memset(&row, 0, sizeof(row));
-	if (check_name(name, e) < 0)
+	if (store_token_name_check(name, e) < 0)
 		goto out;
 	if (role != ROLE_VIEWER && role != ROLE_EDITOR && role != ROLE_ADMIN) {
 		ret = err_set(e, ERR_INVALID, "a token's role must be viewer, editor or admin");
@@ -200,7 +200,7 @@ store_token_list(struct store *s, struct store_token **items, size_t *n, struct 
 int
 store_token_revoke(struct store *s, const char *name, struct err *e)
 {
-	if (check_name(name, e) < 0)
+	if (store_token_name_check(name, e) < 0)
 		return -1;
 	return s->be->token_revoke(s, name, store_now(), e);
 }
