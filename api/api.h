@@ -1,0 +1,104 @@
+/*
+ * api.h - the REST handlers of skewd, one file per resource.
+ *
+ * Every handler has one shape:
+ *
+ *     int api_<resource>_<verb>(struct api_req *rq, struct api_resp *rs, struct err *e);
+ *
+ * It reads the request from `rq`, calls the modules that do the work (store,
+ * diff, ...) and fills `rs` with a status and a body. It returns 0, or -1
+ * with `e` set; the HTTP layer (server/http/) then maps e->code to a status
+ * and the JSON error body {"error":{"code":"...","message":"..."}}.
+ * Handlers never touch the connection: server/http/ reads the request,
+ * checks authentication and the role the route needs, and sends the
+ * response once. Nothing here includes civetweb.h.
+ *
+ * Which handler serves which method and path, and the least role it needs,
+ * is the route table in server/http/routes.c; openapi.yaml describes the
+ * same routes (tests/unit/test_routes.c keeps the two equal).
+ */
+#ifndef SKEWD_API_API_H
+#define SKEWD_API_API_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+struct config;
+struct err;
+
+/* Who is asking: a verified API token, or the anonymous reader when the
+ * config allows anonymous reads. */
+struct api_principal {
+	char name[TOKEN_MAX_NAME + 1];  /* token name; "anonymous" for the anonymous reader */
+	enum store_role role;
+	int anonymous;                  /* 1 when no token was presented */
+};
+
+/* A `{name}` segment of the route pattern and the path segment it matched
+ * (URL-decoded). Both borrowed for the duration of the request. */
+struct api_param {
+	const char *name;
+	const char *value;
+};
+
+/* A request as handlers see it. Everything is borrowed and valid only for
+ * the duration of the handler call. */
+struct api_req {
+	const char *method;             /* "GET", "POST", ... */
+	const char *path;               /* URL-decoded path, without the query */
+	const char *route;              /* the route pattern, e.g. "/api/v1/tokens/{name}" */
+	const char *query;              /* raw query string without '?', or NULL */
+	const char *request_id;         /* the X-Request-Id echoed in the response */
+	struct api_param params[HTTP_MAX_PATH_SEGMENTS];
+	size_t nparams;
+	json_t *body;                   /* the parsed JSON body for routes that take one, else NULL */
+	const struct api_principal *who;
+	struct store *store;            /* shared; see store.h for the threading rule */
+	const struct config *cfg;
+};
+
+/* A response as handlers build it. Use the api_resp_* helpers; the HTTP
+ * layer initialises it, sends it and releases it. */
+struct api_resp {
+	int status;                     /* 0 means 200 */
+	json_t *json;                   /* owned: a JSON body, or NULL */
+	struct buf text;                /* a non-JSON body (e.g. Prometheus text) when json is NULL */
+	const char *content_type;       /* static string; NULL = application/json */
+	char location[256];             /* a Location header when not empty */
+};
+
+/* The value of path parameter `name`, or NULL when the route has none. Borrowed. */
+const char *api_param(const struct api_req *rq, const char *name);
+
+/* Sets the status and a JSON body; takes ownership of `v` (also on failure).
+ * Returns 0, or -1 with e set when v is NULL (a failed jansson constructor). */
+int api_resp_json(struct api_resp *rs, int status, json_t *v, struct err *e);
+
+/* Sets the status and a text body copied from s with the given content type
+ * (a static string). Returns 0, or -1 with e set. */
+int api_resp_text(struct api_resp *rs, int status, const char *content_type,
+    const char *s, size_t n, struct err *e);
+
+/* Formats unix seconds as RFC 3339 UTC ("2026-01-02T03:04:05Z") into out. */
+void api_time_rfc3339(long long secs, char out[32]);
+
+/* Health (api/health.c): no authentication. */
+int api_health_live(struct api_req *rq, struct api_resp *rs, struct err *e);   /* GET /healthz */
+int api_health_ready(struct api_req *rq, struct api_resp *rs, struct err *e);  /* GET /readyz */
+
+/* Version (api/version.c). */
+int api_version_get(struct api_req *rq, struct api_resp *rs, struct err *e);   /* GET /api/v1/version */
+
+/* Who am I (api/whoami.c). */
+int api_whoami_get(struct api_req *rq, struct api_resp *rs, struct err *e);    /* GET /api/v1/whoami */
+
+/* API tokens (api/tokens.c): admin only. */
+int api_tokens_list(struct api_req *rq, struct api_resp *rs, struct err *e);   /* GET /api/v1/tokens */
+int api_tokens_create(struct api_req *rq, struct api_resp *rs, struct err *e); /* POST /api/v1/tokens */
+int api_tokens_revoke(struct api_req *rq, struct api_resp *rs, struct err *e); /* DELETE /api/v1/tokens/{name} */
+
+#endif

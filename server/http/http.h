@@ -1,0 +1,53 @@
+/*
+ * http.h - the HTTP server of skewd: CivetWeb glue, the route table, auth,
+ * the JSON error shape, metrics, the access log and the static dashboard.
+ *
+ * This is the only module that includes civetweb.h. It calls the handlers
+ * in api/ and nothing calls back into it. One CivetWeb request handler
+ * dispatches over the route table (routes.c); handlers never write to the
+ * socket, this module sends each response once. Every 4xx/5xx answer has
+ * the body {"error":{"code":"...","message":"..."}}.
+ *
+ * Threading: CivetWeb runs requests on cfg->http_threads worker threads.
+ * The store is shared (see store.h for its rule); counters are atomic.
+ */
+#ifndef SKEWD_HTTP_HTTP_H
+#define SKEWD_HTTP_HTTP_H
+
+#include <stddef.h>
+
+struct config;
+struct err;
+struct store;
+struct http_server;
+
+/* Starts listening on cfg->listen ("127.0.0.1:8080"; port 0 picks a free
+ * port). `cfg` and `st` are borrowed and must outlive the server. Returns 0
+ * and *out, or -1 with e set (ERR_INVALID for a bad option, ERR_IO when the
+ * port cannot be bound or the dashboard folder is missing). */
+int http_start(const struct config *cfg, struct store *st, struct http_server **out, struct err *e);
+
+/* Stops accepting, waits for running requests, frees the server. NULL-safe. */
+void http_stop(struct http_server *h);
+
+/* The base URL the server listens on, e.g. "http://127.0.0.1:41234". Borrowed. */
+const char *http_url(const struct http_server *h);
+
+/* The route table, for tests and docs: the number of routes, and the method
+ * and path pattern ("/api/v1/tokens/{name}") of route i (static strings).
+ * Returns 0, or -1 when i is out of range. */
+size_t http_route_count(void);
+int http_route_get(size_t i, const char **method, const char **pattern);
+
+/* Matches a decoded request path against the pattern of route i. Returns 1
+ * on a match, 0 otherwise. Exposed for the unit tests. */
+int http_route_matches(size_t i, const char *path);
+
+/* Checks a URL-decoded path for the static dashboard and turns it into a
+ * path relative to the web folder ("index.html" for "/"). Returns 0, or -1
+ * when the path could escape the folder or is not a plain file name
+ * (".." or "." segments, backslashes, '%', control bytes, empty segments).
+ * Exposed for the unit tests. */
+int http_static_path(const char *path, char *out, size_t outsz);
+
+#endif
