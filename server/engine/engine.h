@@ -94,4 +94,9 @@ const struct engine_knob *engine_knob_find(enum engine_kind k, const char *name)
 int engine_split_shell(const char *s, char ***argv, size_t *argc, struct err *e);
 void engine_argv_free(char **argv);
 
+/* 1 when an env var or flag name looks like it holds a credential (token,
+ * password, secret, api key, ...). Such values are never copied into a
+ * setting: a known secret setting gets the value "(redacted)". */
+int engine_name_is_secret(const char *name);
+
 #endif
