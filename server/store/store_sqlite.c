@@ -117,13 +117,18 @@ prepare_file(const char *path, struct err *e)
  * is an acceptable trade for a service whose data is re-pulled from clusters,
  * and it saves an fsync per write. trusted_schema=OFF and defensive mode keep
  * a tampered database file from running unsafe functions or corrupting itself
- * through SQL; secure_delete=ON overwrites deleted rows (revoked tokens).
+ * through SQL; secure_delete=ON overwrites deleted rows, and
+ * journal_size_limit truncates the -wal file after a checkpoint so neither
+ * keeps old content or grows without bound.
  */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 static const char conn_pragmas_sql[] =
 	"PRAGMA foreign_keys = ON;"
 	"PRAGMA trusted_schema = OFF;"
 	"PRAGMA secure_delete = ON;"
-	"PRAGMA synchronous = NORMAL;";
+	"PRAGMA synchronous = NORMAL;"
+	"PRAGMA journal_size_limit = " STR(STORE_WAL_SIZE_LIMIT) ";";
 
 static int
 conn_open(const char *path, int readonly, sqlite3 **out, struct err *e)
@@ -141,7 +146,10 @@ conn_open(const char *path, int readonly, sqlite3 **out, struct err *e)
 		goto out;
 	}
 	sqlite3_extended_result_codes(db, 1);
+	/* skewd never attaches other databases or loads extensions. */
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
 	if ((rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(db, conn_pragmas_sql, NULL, NULL, NULL)) != SQLITE_OK) {

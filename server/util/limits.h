@@ -59,6 +59,7 @@
 #define STORE_MAX_MIGRATIONS       1000               /* NNNN_name.sql files */
 #define STORE_MAX_MIGRATION_BYTES  (1024 * 1024)      /* one migration file */
 #define STORE_MAX_CONNECTIONS      1024               /* per-thread connections of one store */
+#define STORE_WAL_SIZE_LIMIT       67108864           /* 64 MiB; -wal is truncated to it (a plain number: it goes into SQL text) */
 
 /* Auth. */
 #define TOKEN_MAX_NAME             64

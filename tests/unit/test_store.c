@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_sqlite_int.h"
 #include "util/err.h"
 #include "util/banned.h"
 
@@ -117,6 +118,82 @@ test_open_creates_wal(void **state)
 	assert_string_equal(count, "skewd");
 	store_close(s);
 	store_close(NULL);
+}
+
+static long long
+pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* White box: the settings every connection must carry (store_sqlite.c). */
+static void
+check_conn_settings(sqlite3 *db)
+{
+	int defensive = -1, trusted = -1;
+
+	assert_int_equal(pragma_int(db, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(pragma_int(db, "PRAGMA trusted_schema"), 0);
+	assert_int_equal(pragma_int(db, "PRAGMA secure_delete"), 1);
+	assert_int_equal(pragma_int(db, "PRAGMA synchronous"), 1);
+	assert_int_equal(pragma_int(db, "PRAGMA busy_timeout"), STORE_BUSY_TIMEOUT_MS);
+	assert_int_equal(pragma_int(db, "PRAGMA journal_size_limit"), STORE_WAL_SIZE_LIMIT);
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, -1, &defensive), SQLITE_OK);
+	assert_int_equal(defensive, 1);
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, -1, &trusted), SQLITE_OK);
+	assert_int_equal(trusted, 0);
+	/* Defensive mode refuses to corrupt the schema on purpose. */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA writable_schema = ON", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM sqlite_schema", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA writable_schema = OFF", NULL, NULL, NULL);
+}
+
+struct other_thread {
+	struct store *s;
+	sqlite3 *db;
+};
+
+static void *
+other_thread_run(void *p)
+{
+	struct other_thread *o = p;
+	struct err e = ERR_INIT;
+
+	o->db = store_sqlite_db(o->s, &e);
+	if (o->db != NULL)
+		check_conn_settings(o->db);
+	return NULL;
+}
+
+static void
+test_connection_settings(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	struct other_thread o = { NULL, NULL };
+	pthread_t th;
+	sqlite3 *db;
+
+	assert_int_equal(store_open(f->db, NULL, &s, &e), 0);
+	db = store_sqlite_db(s, &e);
+	assert_non_null(db);
+	assert_ptr_equal(store_sqlite_db(s, &e), db);
+	check_conn_settings(db);
+	/* Another thread gets a connection of its own, set up the same way. */
+	o.s = s;
+	assert_int_equal(pthread_create(&th, NULL, other_thread_run, &o), 0);
+	pthread_join(th, NULL);
+	assert_non_null(o.db);
+	assert_ptr_not_equal(o.db, db);
+	store_close(s);
 }
 
 static void
@@ -541,6 +618,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_creates_wal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_twice_noop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_migration_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_migration_from_dir, setup, teardown),
