@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/limits.h"
 #include "util/banned.h"
@@ -150,16 +151,73 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int
-doc_json_load(const char *name, const char *data, size_t len, json_t *out, struct err *e)
+/* Is the token an integer that int64 cannot hold? */
+static int
+is_big_int(const char *s, size_t n)
 {
-	struct scan sc;
+	static const char max[] = "9223372036854775807";
+	size_t k = 0;
+
+	if (n > 0 && s[0] == '-')
+		k = 1;
+	if (n - k < sizeof(max) - 1)
+		return 0;
+	for (size_t j = k; j < n; j++)
+		if (s[j] < '0' || s[j] > '9')
+			return 0;
+	if (n - k > sizeof(max) - 1)
+		return 1;
+	return memcmp(s + k, max, n - k) > 0;
+}
+
+/* Copies the text with ".0" after every integer beyond int64, so jansson reads
+ * those as reals (Go reads them as float64) and every other integer exactly. */
+static int
+rewrite_big_ints(const char *data, size_t len, struct buf *out, struct err *e)
+{
+	size_t k = 0, from = 0;
+	int in_str = 0, esc = 0;
+
+	while (k < len) {
+		char c = data[k];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+			k++;
+		} else if (c == '"') {
+			in_str = 1;
+			k++;
+		} else if (is_token_char((unsigned char)c)) {
+			size_t start = k;
+
+			while (k < len && is_token_char((unsigned char)data[k]))
+				k++;
+			if (is_big_int(data + start, k - start)) {
+				if (buf_add(out, data + from, k - from, e) < 0 ||
+				    buf_add(out, ".0", 2, e) < 0)
+					return -1;
+				from = k;
+			}
+		} else {
+			k++;
+		}
+	}
+	return buf_add(out, data + from, len - from, e);
+}
+
+static int
+load_values(const char *name, const char *data, size_t len, const struct scan *sc, json_t *out,
+    int *overflow, struct err *e)
+{
 	size_t off = 0, at = 0, base_line = 1, base_col = 1;
 	json_error_t jerr;
 	json_t *v, *top;
 
-	if (prescan(name, data, len, &sc, e) < 0)
-		return -1;
 	for (;;) {
 		while (off < len && is_space(data[off]))
 			off++;
@@ -168,6 +226,10 @@ doc_json_load(const char *name, const char *data, size_t len, json_t *out, struc
 		advance_position(data, &at, off, &base_line, &base_col);
 		v = json_loadb(data + off, len - off,
 		    JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+		if (v == NULL && overflow != NULL && json_error_code(&jerr) == json_error_numeric_overflow) {
+			*overflow = 1;
+			return -1;
+		}
 		if (v == NULL) {
 			size_t line = base_line + (jerr.line > 0 ? (size_t)jerr.line - 1 : 0);
 			size_t col = jerr.line <= 1 ? base_col - 1 + (size_t)(jerr.column > 0 ? jerr.column : 1) :
@@ -181,7 +243,7 @@ doc_json_load(const char *name, const char *data, size_t len, json_t *out, struc
 			return err_set(e, ERR_INTERNAL, "%s: the JSON parser made no progress", name);
 		}
 		off += (size_t)jerr.position;
-		if (sc.saw_real) {
+		if (sc->saw_real) {
 			if (json_is_real(v)) {
 				top = doc_number_from_double(json_real_value(v));
 				json_decref(v);
@@ -204,4 +266,29 @@ doc_json_load(const char *name, const char *data, size_t len, json_t *out, struc
 			    base_line, base_col, DOC_MAX_DOCUMENTS);
 	}
 	return 0;
+}
+
+int
+doc_json_load(const char *name, const char *data, size_t len, json_t *out, struct err *e)
+{
+	struct buf fixed = BUF_INIT(2 * (size_t)DOC_MAX_BYTES);
+	struct scan sc;
+	int overflow = 0, ret = -1;
+
+	if (prescan(name, data, len, &sc, e) < 0)
+		return -1;
+	if (load_values(name, data, len, &sc, out, &overflow, e) == 0)
+		return 0;
+	if (!overflow)
+		return -1;
+	/* Integers beyond int64 (a tokenizer's 1e30 sentinel written out in
+	 * digits): read them as reals, like Go does, and start again. */
+	json_array_clear(out);
+	if (rewrite_big_ints(data, len, &fixed, e) < 0)
+		goto out;
+	sc.saw_real = 1;
+	ret = load_values(name, buf_str(&fixed), buf_len(&fixed), &sc, out, NULL, e);
+out:
+	buf_release(&fixed);
+	return ret;
 }
