@@ -587,6 +587,43 @@ test_concurrent_threads(void **state)
 	store_close(s);
 }
 
+static void *
+short_lived_run(void *p)
+{
+	struct worker *w = p;
+	struct err e = ERR_INIT;
+
+	if (store_ping(w->s, &e) < 0) {
+		w->failures++;
+		snprintf(w->msg, sizeof(w->msg), "%s", e.msg);
+	}
+	return NULL;
+}
+
+/* A thread's connection closes when the thread exits: more short-lived
+ * threads than STORE_MAX_CONNECTIONS, one after another, all get one. */
+static void
+test_thread_exit_closes(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	struct worker w;
+	pthread_t th;
+	int i;
+
+	assert_int_equal(store_open(f->db, NULL, &s, &e), 0);
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	for (i = 0; i < STORE_MAX_CONNECTIONS + 16; i++) {
+		assert_int_equal(pthread_create(&th, NULL, short_lived_run, &w), 0);
+		pthread_join(th, NULL);
+		if (w.failures != 0)
+			fail_msg("thread %d: %s", i, w.msg);
+	}
+	store_close(s);
+}
+
 static void
 test_open_errors(void **state)
 {
@@ -627,6 +664,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_token_not_on_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_exit_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	};
 
