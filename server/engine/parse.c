@@ -971,23 +971,32 @@ add_assignments(struct pctx *c, char **w, size_t n, struct err *e)
 	return 0;
 }
 
-/* Drops `exec`, `nohup` and `env [-i] [A=b ...]` in front of a command. */
+/* Words in front of a command that do not change which program runs: shell
+ * keywords and grouping, exec, nohup, time, and `env [-i] [A=b ...]`. Returns
+ * the index of the program; with c set, env's A=b words become env. */
 static size_t
-skip_wrappers(struct pctx *c, char **w, size_t n, struct err *e)
+wrapper_len(struct pctx *c, char **w, size_t n, struct err *e)
 {
-	size_t i = 0;
+	static const char *const skip[] = {
+		"exec", "nohup", "time", "{", "!", "then", "do", "else", "elif", NULL
+	};
+	size_t i = 0, k;
 
 	while (i < n) {
 		const char *prog = base_name(w[i]);
+		int hit = 0;
 
-		if (strcmp(prog, "exec") == 0 || strcmp(prog, "nohup") == 0) {
+		for (k = 0; skip[k] != NULL; k++)
+			if (strcmp(w[i], skip[k]) == 0)
+				hit = 1;
+		if (hit) {
 			i++;
 		} else if (strcmp(prog, "env") == 0) {
 			size_t j = i + 1;
 
 			while (j < n && (w[j][0] == '-' || strchr(w[j], '=') != NULL))
 				j++;
-			if (add_assignments(c, w + i + 1, j - i - 1, e) < 0)
+			if (c != NULL && add_assignments(c, w + i + 1, j - i - 1, e) < 0)
 				return SIZE_MAX;
 			i = j;
 		} else {
@@ -1008,18 +1017,17 @@ pick_cmd(struct shell_script *sc)
 	for (i = 0; i < sc->n_cmds; i++) {
 		struct shell_cmd *cmd = &sc->cmds[i];
 		char **w = cmd->words + cmd->n_assign;
-		size_t n = cmd->n_words - cmd->n_assign, j = 0;
+		size_t n = cmd->n_words - cmd->n_assign, j = wrapper_len(NULL, w, n, NULL);
 
-		while (j < n && (strcmp(w[j], "nohup") == 0 || strcmp(w[j], "env") == 0 ||
-		    (j > 0 && strcmp(w[j - 1], "env") == 0 && strchr(w[j], '=') != NULL)))
-			j++;
 		if (detect_cmd(w + j, n - j, &d))
 			return cmd;
 	}
 	for (i = 0; i < sc->n_cmds; i++) {
 		struct shell_cmd *cmd = &sc->cmds[i];
+		char **w = cmd->words + cmd->n_assign;
+		size_t n = cmd->n_words - cmd->n_assign, j = wrapper_len(NULL, w, n, NULL);
 
-		if (shell_script_index(cmd->words + cmd->n_assign, cmd->n_words - cmd->n_assign))
+		if (shell_script_index(w + j, n - j))
 			return cmd;
 	}
 	return sc->n_cmds > 0 ? &sc->cmds[sc->n_cmds - 1] : NULL;
@@ -1134,7 +1142,7 @@ run(struct pctx *c, const json_t *container, struct err *e)
 	for (;;) {
 		struct shell_cmd *cmd;
 
-		skip = skip_wrappers(c, w, n, e);
+		skip = wrapper_len(c, w, n, e);
 		if (skip == SIZE_MAX)
 			return -1;
 		w += skip;

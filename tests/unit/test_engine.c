@@ -711,6 +711,8 @@ test_detection(void **state)
 		{ "{\"image\":\"nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3\"}", ENGINE_NIM, "1.3.3" },
 		{ "{\"image\":\"vllm/vllm-openai:v0.8.5\",\"command\":[\"python3\",\"-m\",\"sglang.launch_server\"]}", ENGINE_SGLANG, NULL },
 		{ "{\"image\":\"busybox\",\"command\":[\"env\",\"A=1\",\"nohup\",\"vllm\",\"serve\",\"m\"]}", ENGINE_VLLM, NULL },
+		{ "{\"command\":[\"/bin/sh\",\"-c\",\"if [ -n \\\"$X\\\" ]; then { exec text-generation-launcher; }; fi\"]}", ENGINE_TGI, NULL },
+		{ "{\"command\":[\"sh\",\"-c\",\"echo hi; bash -c 'python3 -m sglang.launch_server'\"]}", ENGINE_SGLANG, NULL },
 	};
 	size_t i;
 
