@@ -690,6 +690,37 @@ test_unified_labels(void **state)
 	buf_release(&out);
 }
 
+/* The patch format on two normalised sides: YAML documents from doc_emit_yaml(). */
+static void
+test_patch_format(void **state)
+{
+	json_t *a = load("[{\"kind\": \"Deployment\", \"metadata\": {\"name\": \"x\"},"
+	    " \"spec\": {\"image\": \"v1\", \"args\": [\"--a\", \"8192\"], \"n\": 3}},"
+	    " {\"kind\": \"Service\", \"metadata\": {\"name\": \"s\"}}]");
+	json_t *b = load("[{\"kind\": \"Deployment\", \"metadata\": {\"name\": \"x\"},"
+	    " \"spec\": {\"image\": \"v2\", \"args\": [\"--a\", \"8192\"], \"n\": 3}},"
+	    " {\"kind\": \"Service\", \"metadata\": {\"name\": \"s\"}}]");
+	json_t *notarray = load("{\"kind\": \"Service\"}");
+	struct buf out = BUF_INIT(TEST_BUF_MAX);
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(render_patch(a, b, "a.yaml", "b.yaml", &out, &e), 0);
+	assert_string_equal(buf_str(&out),
+	    "--- a.yaml\n+++ b.yaml\n@@ -6,7 +6,7 @@\n   args:\n   - --a\n   - '8192'\n"
+	    "-  image: v1\n+  image: v2\n   'n': 3\n ---\n kind: Service\n");
+	buf_reset(&out);
+	assert_int_equal(render_patch(a, a, NULL, NULL, &out, &e), 0);
+	assert_int_equal(buf_len(&out), 0);
+	assert_int_equal(render_patch(a, notarray, NULL, NULL, &out, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	assert_non_null(strstr(e.msg, "after side"));
+	buf_release(&out);
+	json_decref(notarray);
+	json_decref(b);
+	json_decref(a);
+}
+
 int
 main(void)
 {
@@ -713,6 +744,7 @@ main(void)
 		cmocka_unit_test(test_unified_random_minimal),
 		cmocka_unit_test(test_unified_large),
 		cmocka_unit_test(test_unified_labels),
+		cmocka_unit_test(test_patch_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
