@@ -17,6 +17,34 @@
  *     (1-based), never a crash.
  *
  * A document set owns its values; doc_set_get() hands out borrowed references.
+ *
+ * The details, where Kubernetes or YAML leave a choice:
+ *   - A float with an integral value that fits in 64 bits is an integer (1e3,
+ *     3.0, 08): sigs.k8s.io/yaml writes it so in JSON. JSON 3.0 loads as 3 too,
+ *     so equal configurations have equal canonical JSON. JSON integers beyond
+ *     int64 load as reals (as Go reads them); other integers stay exact.
+ *   - .inf and .nan (and -.inf) are refused with ERR_INVALID: JSON cannot hold
+ *     them and Kubernetes refuses them too. Quoted, they are strings.
+ *   - Map keys become strings as sigs.k8s.io/yaml makes them: on/yes/y -> "true",
+ *     1 -> "1", 1.5 -> "1.5", 1e6 -> "1e+06". A null key, or a mapping or list
+ *     used as a key, is refused.
+ *   - Duplicate keys are refused in YAML as in JSON (kubectl's strict field
+ *     validation does the same); keys that collide after conversion (yes, on)
+ *     are duplicates. Keys brought in by << are not.
+ *   - Merge keys: keys written in the mapping win over merged ones wherever the
+ *     << stands; in `<<: [*a, *b]` the earlier mapping wins.
+ *   - An alias is a deep copy (no two places share a value). Limits per
+ *     document: DOC_MAX_ALIAS_EXPANSION alias uses and DOC_MAX_ALIAS_NODES nodes
+ *     copied by aliases (ERR_TOO_LARGE at the first alias that would pass
+ *     either, before copying). An alias inside the node it names is refused.
+ *   - DOC_MAX_NODES counts every scalar (keys included), mapping and list of
+ *     the whole input; DOC_MAX_DEPTH counts nested mappings and lists.
+ *   - Tags: !!str, !!binary (kept as its base64 text), !!timestamp and local
+ *     tags give the text as a string; !!int, !!float, !!bool, !!null must match
+ *     the text or the load fails.
+ *   - A NUL character in a scalar is refused (YAML \0, JSON \u0000).
+ *   - DOC_AUTO: text that looks like JSON is read as JSON only, like kubectl's
+ *     YAML-or-JSON decoder; flow-style YAML starting with '{' then fails as JSON.
  */
 #ifndef SKEWD_DOC_DOC_H
 #define SKEWD_DOC_DOC_H
@@ -44,11 +72,16 @@ size_t doc_set_count(const struct doc_set *d);
 json_t *doc_set_get(const struct doc_set *d, size_t i);
 
 /* Writes v as block YAML with keys sorted, for people and for unified diffs.
- * Strings that YAML would read as something else are quoted. Appends to out. */
+ * Strings that YAML would read as something else are quoted. Appends to out.
+ * Layout as kubectl writes it: two spaces, list items at their key's level,
+ * multi-line strings as literal blocks (|) when they can be, long keys (over 128
+ * bytes) as explicit "? " keys. Loading the output gives a value equal to v.
+ * ERR_TOO_LARGE when out's cap is reached or v nests deeper than DOC_MAX_DEPTH. */
 int doc_emit_yaml(const json_t *v, struct buf *out, struct err *e);
 
-/* Canonical JSON (keys sorted, compact, UTF-8, integers exact): the input of the
- * content hash of a snapshot. Appends to out. */
+/* Canonical JSON (keys sorted bytewise, compact, UTF-8 unescaped, integers exact,
+ * reals with 17 significant digits): the input of the content hash of a
+ * snapshot. Equal values give equal bytes. Appends to out. */
 int doc_canonical_json(const json_t *v, struct buf *out, struct err *e);
 
 /* Lower-case hex SHA-256 of bytes; out has room for 64 chars + NUL. */
