@@ -243,6 +243,63 @@ send_err(struct exchange *x, const struct err *e, const char *extra)
 	send_error(x, status, err_code_name(e->code), e->msg[0] != '\0' ? e->msg : "request failed", extra);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes the request path ourselves (CivetWeb's decode_url is off: it
+ * would turn %00 into an early end of string and %2f into a separator).
+ * An encoded NUL, '/' or '\\' is refused, as is any "." or ".." segment, so
+ * neither a route parameter nor a dashboard file name can climb out.
+ * Returns 0, -1 for a malformed escape (400), -2 for a refused path (404).
+ */
+static int
+path_decode(const char *raw, char *out, size_t outsz)
+{
+	size_t i = 0, o = 0;
+	const char *seg;
+
+	while (raw[i] != '\0') {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (o + 1 >= outsz)
+			return -1;
+		if (c == '%') {
+			int hi, lo;
+
+			hi = raw[i + 1] == '\0' ? -1 : hexval(raw[i + 1]);
+			lo = hi < 0 || raw[i + 2] == '\0' ? -1 : hexval(raw[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (unsigned char)(hi * 16 + lo);
+			if (c == '\0' || c == '/' || c == '\\')
+				return -2;
+			i += 3;
+		} else {
+			i++;
+		}
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	for (seg = out; seg != NULL; seg = strchr(seg + 1, '/')) {
+		const char *s1 = seg[0] == '/' ? seg + 1 : seg;
+		size_t n = strcspn(s1, "/");
+
+		if ((n == 1 && s1[0] == '.') || (n == 2 && s1[0] == '.' && s1[1] == '.'))
+			return -2;
+	}
+	return 0;
+}
+
 /* Content-Length must be plain digits; CivetWeb accepts "10abc" as 10.
  * Both Content-Length and Transfer-Encoding is a smuggling attempt. */
 static int
@@ -382,9 +439,10 @@ on_request(struct mg_connection *conn, void *cbdata)
 	const struct route *route;
 	enum route_result found;
 	char allow[128], extra[256], msg[512];
-	char *scratch = NULL;
-	const char *path;
+	char *scratch = NULL, *path = NULL;
+	const char *raw;
 	size_t idx = 0, plen;
+	int dec;
 	int invalid_token = 0;
 
 	memset(&x, 0, sizeof(x));
@@ -398,22 +456,32 @@ on_request(struct mg_connection *conn, void *cbdata)
 	x.method = x.ri->request_method;
 	x.slot = HTTP_ROUTE_UNMATCHED;
 	request_id_take(&x);
-	path = x.ri->local_uri_raw;
+	raw = x.ri->local_uri_raw;
 
 	if (check_framing(&x, &e) < 0) {
 		x.body_unread = 1;
 		send_err(&x, &e, NULL);
 		goto out;
 	}
-	if (path == NULL || path[0] != '/') {
+	if (raw == NULL || raw[0] != '/') {
 		send_error(&x, 404, "not_found", "no such resource", NULL);
 		goto out;
 	}
-	plen = strlen(path);
+	plen = strlen(raw);
+	path = malloc(plen + 1);
 	scratch = malloc(2 * plen + HTTP_ROUTE_SCRATCH_EXTRA);
-	if (scratch == NULL) {
+	if (path == NULL || scratch == NULL) {
 		err_set(&e, ERR_NOMEM, "out of memory routing a request");
 		send_err(&x, &e, NULL);
+		goto out;
+	}
+	dec = path_decode(raw, path, plen + 1);
+	if (dec == -1) {
+		send_error(&x, 400, "invalid_argument", "the request path has a malformed percent-encoding", NULL);
+		goto out;
+	}
+	if (dec == -2) {
+		send_error(&x, 404, "not_found", "no such resource", NULL);
 		goto out;
 	}
 	found = http_routes_find(x.method, path, &idx, &rq, scratch, 2 * plen + HTTP_ROUTE_SCRATCH_EXTRA,
@@ -491,6 +559,7 @@ out:
 	buf_release(&rs.text);
 	buf_release(&body);
 	free(scratch);
+	free(path);
 	return x.status;
 }
 
@@ -635,7 +704,7 @@ http_start(const struct config *cfg, struct store *st, struct http_server **out,
 			"ssi_pattern", "**.skewd-never-ssi$",
 			"index_files", "index.html",
 			"access_control_allow_origin", "",
-			"decode_url", "yes",
+			"decode_url", "no",
 			"additional_header", SECURITY_HEADERS,
 			NULL,
 		};
