@@ -38,6 +38,14 @@ void diff_rules_free(struct diff_rules *r);
 int diff_side_from_docs(const struct doc_set *d, const char *label, struct diff_side **out,
     struct err *e);
 void diff_side_free(struct diff_side *s);
+/* Same from values already in memory (e.g. a stored snapshot document): `docs` are
+ * borrowed and copied; each may be an object, a `List`, or a skewd.snapshot/v1 document. */
+int diff_side_from_values(json_t *const *docs, size_t n, const char *label,
+    struct diff_side **out, struct err *e);
+/* The side's label as given; borrowed. */
+const char *diff_side_label(const struct diff_side *s);
+/* Number of objects compared by identity (pods and nodes are compared as groups). */
+size_t diff_side_object_count(const struct diff_side *s);
 /* The side after normalisation: an array of objects sorted by identity, noise
  * removed, lists in key order; new reference. For the `patch` rendering. */
 json_t *diff_side_normalised(const struct diff_side *s);
