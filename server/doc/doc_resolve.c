@@ -14,6 +14,7 @@
 #include "doc/doc_int.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -302,7 +303,7 @@ doc_resolve_plain(const char *s, size_t n, struct scalar *out)
 void
 doc_format_float_key(double f, char out[64])
 {
-	float g = (float)f;
+	float g;
 	int prec, exp10;
 	char tmp[64];
 
@@ -310,10 +311,12 @@ doc_format_float_key(double f, char out[64])
 		snprintf(out, 64, ".nan");
 		return;
 	}
-	if (isinf(f)) {
+	if (isinf(f) || fabs(f) > FLT_MAX) {
+		/* Go's float32(f) is then an infinity too. */
 		snprintf(out, 64, f > 0 ? ".inf" : "-.inf");
 		return;
 	}
+	g = (float)f;
 	if (g == 0) {
 		snprintf(out, 64, signbit(g) ? "-0" : "0");
 		return;
