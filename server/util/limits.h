@@ -54,6 +54,15 @@
 #define RENDER_PATCH_CONTEXT       3                  /* context lines of the patch format */
 #define RENDER_DIFF_MIN_COST       256                /* Myers edit cost before the furthest-point fallback */
 
+/* Metrics: one Prometheus text / OpenMetrics exposition (server/metrics/). */
+#define METRICS_MAX_BYTES          (16 * 1024 * 1024) /* one scrape */
+#define METRICS_MAX_LINE_BYTES     (64 * 1024)        /* one line, HELP text included */
+#define METRICS_MAX_SERIES         100000             /* samples (name + label set) in one scrape */
+#define METRICS_MAX_FAMILIES       100000             /* metric families in one scrape */
+#define METRICS_MAX_LABELS         64                 /* labels of one sample */
+#define METRICS_MAX_NAME_BYTES     1024               /* a metric or label name */
+#define METRICS_MAX_LABEL_VALUE_BYTES (16 * 1024)     /* one label value, unescaped */
+
 /* Store. */
 #define STORE_BUSY_TIMEOUT_MS      5000
 #define STORE_MAX_MIGRATIONS       1000               /* NNNN_name.sql files */
@@ -72,5 +81,21 @@
 #define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
 #define CONFIG_MIN_TIMEOUT_MS      100
 #define CONFIG_MAX_TIMEOUT_MS      600000
+
+/* Simulated Kubernetes API server (server/kubesim/, tests and skewd demo). */
+#define KUBESIM_DEFAULT_THREADS    32                 /* CivetWeb workers; each hung request holds one */
+#define KUBESIM_MAX_FAULTS         32                 /* path prefixes with a fault at once */
+#define KUBESIM_MAX_USERS          64
+#define KUBESIM_MAX_STATE_FILES    256                /* YAML files in one state folder */
+#define KUBESIM_MAX_OBJECTS        10000              /* objects in one state */
+#define KUBESIM_MAX_SELECTOR_REQS  32                 /* requirements in one label or field selector */
+#define KUBESIM_MAX_SELECTOR_VALS  32                 /* values of one in/notin requirement */
+#define KUBESIM_MAX_QUERY_VALUE    4096               /* one decoded query parameter */
+#define KUBESIM_MAX_FILE_BYTES     (16 * 1024 * 1024) /* one log or pod-proxy file */
+#define KUBESIM_MAX_RESPONSE_BYTES (256 * 1024 * 1024) /* one response built in memory */
+#define KUBESIM_MAX_BODY_BYTES     (1024 * 1024)      /* one request body (access reviews) */
+#define KUBESIM_HANG_POLL_MS       20                 /* how often a hung request checks for stop */
+#define KUBESIM_HUGE_MAX_MIB       1024               /* largest huge-body fault */
+#define KUBESIM_CERT_DAYS          365                /* validity of the generated certificates */
 
 #endif
