@@ -511,6 +511,10 @@ sort_keyed(json_t *arr, const char *field)
 	if (!ok)
 		goto out;
 	qsort(pairs, n, 2 * sizeof(*pairs), key_cmp);
+	for (i = 0; i < n && (size_t)(uintptr_t)pairs[2 * i + 1] == i; i++)
+		;
+	if (i == n)
+		goto out; /* already in key order */
 	for (i = 1; i < n; i++)
 		if (strcmp(pairs[2 * i - 2], pairs[2 * i]) == 0 && !is_set_field(field))
 			goto out; /* duplicate key: keep as written */
@@ -532,12 +536,21 @@ out:
 	return arr;
 }
 
+/* A normalised object shares the input's value when nothing in it changed, so an
+ * unchanged subtree costs no allocation (values are reference counted and never
+ * modified once built). */
 static json_t *
 norm_object(struct norm *n, const json_t *v, const char *key, const char *pkey)
 {
-	json_t *out = json_object(), *c;
+	json_t *out = NULL, *c;
 	const char *k;
 	json_t *m;
+	json_t *stack_kids[32];
+	const char *stack_keys[32];
+	json_t **kids = stack_kids;
+	const char **keys = stack_keys;
+	size_t nk = 0, i, size = json_object_size(v);
+	int changed = 0, failed = 0;
 	int is_meta = key != NULL && strcmp(key, "metadata") == 0;
 	int is_ann = key != NULL && strcmp(key, "annotations") == 0 && pkey != NULL &&
 	    strcmp(pkey, "metadata") == 0;
@@ -545,8 +558,14 @@ norm_object(struct norm *n, const json_t *v, const char *key, const char *pkey)
 	    strcmp(key, "matchLabels") == 0);
 	int is_qty = n->k8s && key != NULL && in_list(key, qty_parents);
 
-	if (out == NULL)
-		return NULL;
+	if (size > 32) {
+		kids = malloc(size * sizeof(*kids));
+		keys = malloc(size * sizeof(*keys));
+		if (kids == NULL || keys == NULL) {
+			failed = 1;
+			goto out;
+		}
+	}
 	json_object_foreach((json_t *)v, k, m) {
 		const char *rule = NULL;
 
@@ -564,6 +583,7 @@ norm_object(struct norm *n, const json_t *v, const char *key, const char *pkey)
 			rule = RULE_STATUS;
 		if (rule != NULL) {
 			diff_side_count(n->s, rule, 1);
+			changed = 1;
 			continue;
 		}
 		if (n->k8s && (is_ann || is_labels) && !json_is_object(m) && !json_is_array(m))
@@ -576,35 +596,60 @@ norm_object(struct norm *n, const json_t *v, const char *key, const char *pkey)
 		else
 			c = norm_value(n, m, k, key);
 		if (c == NULL) {
-			json_decref(out);
-			return NULL;
+			failed = 1;
+			goto out;
 		}
 		/* Empty annotations and labels mean the same as none. */
 		if (n->k8s && is_meta && json_is_object(c) && json_object_size(c) == 0 &&
 		    (strcmp(k, "annotations") == 0 || strcmp(k, "labels") == 0)) {
 			json_decref(c);
+			changed = 1;
 			continue;
 		}
-		if (json_object_set_new(out, k, c) != 0) {
-			json_decref(out);
-			return NULL;
-		}
+		if (c != m)
+			changed = 1;
+		kids[nk] = c;
+		keys[nk++] = k;
 	}
 	/* An env item that carries a secret value inline: keep the name, hash the value. */
 	if (n->k8s && pkey != NULL && strcmp(pkey, "env") == 0) {
-		const json_t *name = json_object_get(out, "name"), *val = json_object_get(out, "value");
+		const json_t *name = json_object_get(v, "name"), *val = json_object_get(v, "value");
 
 		if (json_is_string(name) && json_is_string(val) &&
 		    diff_is_secret_name(json_string_value(name)) &&
 		    strncmp(json_string_value(val), "<redacted:", 10) != 0) {
-			c = diff_redact_value(json_string_value(val), json_string_length(val));
-			if (c == NULL || json_object_set_new(out, "value", c) != 0) {
-				json_decref(out);
-				return NULL;
-			}
+			for (i = 0; i < nk; i++)
+				if (strcmp(keys[i], "value") == 0) {
+					json_decref(kids[i]);
+					kids[i] = diff_redact_value(json_string_value(val),
+					    json_string_length(val));
+					if (kids[i] == NULL)
+						failed = 1;
+				}
 			diff_side_count(n->s, RULE_SECRET_HASHED, 1);
+			changed = 1;
 		}
 	}
+	if (failed)
+		goto out;
+	if (!changed) {
+		out = json_incref((json_t *)v);
+		goto out;
+	}
+	out = json_object();
+	for (i = 0; out != NULL && i < nk; i++) {
+		if (json_object_set(out, keys[i], kids[i]) != 0) {
+			json_decref(out);
+			out = NULL;
+		}
+	}
+out:
+	for (i = 0; i < nk; i++)
+		json_decref(kids[i]);
+	if (kids != stack_kids)
+		free(kids);
+	if (keys != stack_keys)
+		free(keys);
 	return out;
 }
 
@@ -622,14 +667,22 @@ norm_value(struct norm *n, const json_t *v, const char *key, const char *pkey)
 	if (json_is_object(v)) {
 		out = norm_object(n, v, key, pkey);
 	} else if (json_is_array(v)) {
+		int changed = 0;
+
 		out = json_array();
 		for (i = 0; out != NULL && i < json_array_size(v); i++) {
 			json_t *c = norm_value(n, json_array_get(v, i), NULL, key);
 
+			if (c != json_array_get(v, i))
+				changed = 1;
 			if (c == NULL || json_array_append_new(out, c) != 0) {
 				json_decref(out);
 				out = NULL;
 			}
+		}
+		if (out != NULL && !changed) {
+			json_decref(out);
+			out = json_incref((json_t *)v);
 		}
 		if (out != NULL && n->k8s && key != NULL)
 			out = sort_keyed(out, key);
