@@ -266,7 +266,7 @@ doc_resolve_plain(const char *s, size_t n, struct scalar *out)
 		return;
 	if (n <= 5) {
 		for (k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-			if (strlen(words[k].s) == n && memcmp(words[k].s, s, n) == 0) {
+			if (words[k].s[0] == c && strlen(words[k].s) == n && memcmp(words[k].s, s, n) == 0) {
 				out->kind = words[k].kind;
 				out->b = words[k].b;
 				out->f = words[k].f;
