@@ -1,0 +1,161 @@
+/*
+ * test_routes.c - the route table (server/http/routes.c) and openapi.yaml
+ * describe the same routes: every method + path of one is in the other.
+ * openapi.yaml is read with the doc module, the way skewd reads YAML.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <cmocka.h>
+
+#include "doc/doc.h"
+#include "http/http.h"
+#include "util/err.h"
+#include "util/banned.h"
+
+static const char *const methods[] = { "get", "put", "post", "delete", "patch", "head", "options", "trace" };
+
+static json_t *
+load_paths(struct doc_set **set)
+{
+	const char *src = getenv("SKEWD_SOURCE_DIR");
+	char path[4096];
+	struct err e = ERR_INIT;
+	json_t *paths;
+
+	snprintf(path, sizeof(path), "%s/openapi.yaml", src != NULL ? src : ".");
+	if (doc_load_file(path, DOC_YAML, set, &e) < 0)
+		fail_msg("cannot read %s: %s", path, e.msg);
+	assert_int_equal(doc_set_count(*set), 1);
+	assert_string_equal(json_string_value(json_object_get(doc_set_get(*set, 0), "openapi")), "3.1.0");
+	paths = json_object_get(doc_set_get(*set, 0), "paths");
+	assert_true(json_is_object(paths));
+	return paths;
+}
+
+static int
+in_table(const char *method, const char *pattern)
+{
+	const char *m, *p;
+	size_t i;
+
+	for (i = 0; i < http_route_count(); i++) {
+		assert_int_equal(http_route_get(i, &m, &p), 0);
+		if (strcasecmp(m, method) == 0 && strcmp(p, pattern) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_every_spec_route_is_in_the_table(void **state)
+{
+	struct doc_set *set = NULL;
+	const char *path, *key;
+	json_t *paths, *ops, *op;
+	size_t i;
+	int missing = 0, n = 0;
+
+	(void)state;
+	/* json_object_foreach evaluates its object argument on every step. */
+	paths = load_paths(&set);
+	json_object_foreach(paths, path, ops) {
+		json_object_foreach(ops, key, op) {
+			for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+				if (strcmp(key, methods[i]) != 0)
+					continue;
+				n++;
+				if (!in_table(key, path)) {
+					fprintf(stderr, "openapi.yaml has %s %s, the route table does not\n", key, path);
+					missing++;
+				}
+			}
+		}
+	}
+	assert_true(n > 0);
+	assert_int_equal(missing, 0);
+	doc_set_free(set);
+}
+
+static void
+test_every_table_route_is_in_the_spec(void **state)
+{
+	struct doc_set *set = NULL;
+	json_t *paths;
+	const char *m, *p;
+	char lower[16];
+	size_t i, k;
+	int missing = 0;
+
+	(void)state;
+	paths = load_paths(&set);
+	assert_true(http_route_count() > 0);
+	for (i = 0; i < http_route_count(); i++) {
+		assert_int_equal(http_route_get(i, &m, &p), 0);
+		for (k = 0; m[k] != '\0' && k + 1 < sizeof(lower); k++)
+			lower[k] = (char)(m[k] - 'A' + 'a');
+		lower[k] = '\0';
+		if (json_object_get(json_object_get(paths, p), lower) == NULL) {
+			fprintf(stderr, "the route table has %s %s, openapi.yaml does not\n", m, p);
+			missing++;
+		}
+	}
+	assert_int_equal(missing, 0);
+	assert_int_equal(http_route_get(http_route_count(), &m, &p), -1);
+	doc_set_free(set);
+}
+
+static void
+test_path_parameters_are_declared(void **state)
+{
+	struct doc_set *set = NULL;
+	const char *path, *key;
+	json_t *paths, *ops, *op, *prm;
+	size_t i;
+
+	(void)state;
+	/* Every {param} of a path is a declared, required path parameter. */
+	paths = load_paths(&set);
+	json_object_foreach(paths, path, ops) {
+		const char *b = path;
+
+		while ((b = strchr(b, '{')) != NULL) {
+			const char *end = strchr(b, '}');
+			char name[64];
+
+			assert_non_null(end);
+			snprintf(name, sizeof(name), "%.*s", (int)(end - b - 1), b + 1);
+			json_object_foreach(ops, key, op) {
+				int found = 0;
+
+				json_array_foreach(json_object_get(op, "parameters"), i, prm) {
+					if (strcmp(json_string_value(json_object_get(prm, "in")), "path") == 0 &&
+					    strcmp(json_string_value(json_object_get(prm, "name")), name) == 0 &&
+					    json_is_true(json_object_get(prm, "required")))
+						found = 1;
+				}
+				if (!found)
+					fail_msg("%s %s does not declare the path parameter '%s'", key, path, name);
+			}
+			b = end;
+		}
+	}
+	doc_set_free(set);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_spec_route_is_in_the_table),
+		cmocka_unit_test(test_every_table_route_is_in_the_spec),
+		cmocka_unit_test(test_path_parameters_are_declared),
+	};
+
+	return cmocka_run_group_tests_name("routes", tests, NULL, NULL);
+}
