@@ -463,7 +463,7 @@ parse_sample(struct parser *p)
 	struct metrics_family *f = NULL;
 	struct msample *s = NULL, *dup;
 	struct metrics_label *labels;
-	const char *suffix;
+	const char *suffix = "";
 	size_t ns, nl, vs, vl, i, size;
 	char *w;
 	double value;
