@@ -364,6 +364,10 @@ resolve_event(struct loader *l, const yaml_event_t *ev, struct scalar *out)
 		want = "bool";
 	else if (is_tag(tag, "null"))
 		want = "null";
+	if (is_tag(tag, "merge") && n == 2 && memcmp(s, "<<", 2) == 0) {
+		out->kind = SCALAR_MERGE;
+		return 0;
+	}
 	if (want == NULL)
 		return 0; /* !!str, !!binary, !!timestamp, local tags: the text */
 	doc_resolve_plain(s, n, out);

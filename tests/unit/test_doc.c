@@ -356,6 +356,7 @@ test_anchors_and_merge(void **state)
 	expect_yaml("a: &a {k: 1, a: 1}\nb: &b {k: 2, b: 2}\nc:\n  <<: [*a, *b]\n",
 	    "{\"a\":{\"a\":1,\"k\":1},\"b\":{\"b\":2,\"k\":2},\"c\":{\"a\":1,\"b\":2,\"k\":1}}\n");
 	expect_yaml("c:\n  <<: {x: 1}\n  z: 2\n", "{\"c\":{\"x\":1,\"z\":2}}\n");
+	expect_yaml("c:\n  !!merge <<: {x: 1}\n  '<<': 2\n", "{\"c\":{\"<<\":2,\"x\":1}}\n");
 	/* Anchors belong to their document. */
 	expect_fail("a: &x 1\n---\nb: *x\n", NUL_TERMINATED, DOC_YAML, ERR_INVALID, "t:3:4: unknown anchor 'x'");
 	expect_fail("c:\n  <<: 1\n", NUL_TERMINATED, DOC_YAML, ERR_INVALID, "t:2:3: a merge key (<<) takes a mapping");
