@@ -56,6 +56,22 @@ perr(struct parser *p, enum err_code code, size_t pos, const char *fmt, ...)
 	return err_set(p->e, code, "%zu:%zu: %s", p->lineno, pos + 1, msg);
 }
 
+/* A raw token made safe to quote in a message: at most 64 bytes, printable ASCII, others '?'. */
+static const char *
+token_quote(char *dst, size_t size, const char *s, size_t n)
+{
+	size_t i;
+
+	if (n > 64)
+		n = 64;
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++)
+		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	dst[n] = '\0';
+	return dst;
+}
+
 static int
 is_name_start(int c)
 {
@@ -333,14 +349,15 @@ read_timestamp(struct parser *p, int64_t *ms)
 {
 	size_t ts, tl, i;
 	double v;
+	char q[72];
 
 	read_token(p, &ts, &tl);
 	if (p->format == METRICS_FORMAT_OPENMETRICS) {
 		/* Seconds, a float. */
 		if (metrics_parse_float(p->line + ts, tl, &v) < 0 || !isfinite(v) ||
 		    fabs(v) > 9.2e15)
-			return perr(p, ERR_INVALID, ts, "invalid timestamp '%.*s'",
-				(int)(tl > 64 ? 64 : tl), p->line + ts);
+			return perr(p, ERR_INVALID, ts, "invalid timestamp '%s'",
+				token_quote(q, sizeof(q), p->line + ts, tl));
 		*ms = (int64_t)llround(v * 1000.0);
 		return 0;
 	}
@@ -359,8 +376,8 @@ read_timestamp(struct parser *p, int64_t *ms)
 		*ms = -*ms;
 	return 0;
 bad:
-	return perr(p, ERR_INVALID, ts, "invalid timestamp '%.*s'", (int)(tl > 64 ? 64 : tl),
-		p->line + ts);
+	return perr(p, ERR_INVALID, ts, "invalid timestamp '%s'",
+		token_quote(q, sizeof(q), p->line + ts, tl));
 }
 
 static int
@@ -492,8 +509,8 @@ parse_sample(struct parser *p)
 	}
 	read_token(p, &vs, &vl);
 	if (metrics_parse_float(p->line + vs, vl, &value) < 0) {
-		perr(p, ERR_INVALID, vs, "invalid value '%.*s'", (int)(vl > 64 ? 64 : vl),
-			p->line + vs);
+		char q[72];
+		perr(p, ERR_INVALID, vs, "invalid value '%s'", token_quote(q, sizeof(q), p->line + vs, vl));
 		goto out;
 	}
 	skip_blanks(p);
@@ -693,6 +710,7 @@ parse_comment(struct parser *p)
 	size_t ks, kl, ns, nl, ws, wl;
 	enum metrics_type t;
 	char *text = NULL;
+	char q[72];
 
 	p->pos = 1;
 	if (p->pos >= p->len || !is_blank(p->line[p->pos]))
@@ -739,8 +757,8 @@ parse_comment(struct parser *p)
 		if (wl == 0)
 			return perr(p, ERR_INVALID, ws, "TYPE line for '%s' has no type", f->name);
 		if (type_from_word(p, p->line + ws, wl, &t) < 0)
-			return perr(p, ERR_INVALID, ws, "unknown metric type '%.*s'",
-				(int)(wl > 64 ? 64 : wl), p->line + ws);
+			return perr(p, ERR_INVALID, ws, "unknown metric type '%s'",
+				token_quote(q, sizeof(q), p->line + ws, wl));
 		skip_blanks(p);
 		if (p->pos < p->len)
 			return perr(p, ERR_INVALID, p->pos, "unexpected text after the type");
@@ -754,6 +772,9 @@ parse_comment(struct parser *p)
 		if (f->has_unit)
 			return perr(p, ERR_INVALID, ks, "second UNIT line for '%s'", f->name);
 		skip_blanks(p);
+		for (ws = p->pos; ws < p->len; ws++)
+			if (!is_name_char(p->line[ws]))
+				return perr(p, ERR_INVALID, ws, "unit of '%s' is not a name", f->name);
 		f->unit = strndup(p->line + p->pos, p->len - p->pos);
 		if (f->unit == NULL)
 			return err_set(p->e, ERR_NOMEM, "out of memory reading UNIT");

@@ -538,6 +538,9 @@ test_malformed(void **state)
 	FAILS("a 1 12.5\n", METRICS_FORMAT_PROMETHEUS, ERR_INVALID, "1:5: invalid timestamp '12.5'");
 	FAILS("a 1 2 3\n", METRICS_FORMAT_PROMETHEUS, ERR_INVALID, "1:7: unexpected text after the value");
 	FAILS("a 1e999\n", METRICS_FORMAT_PROMETHEUS, ERR_INVALID, "invalid value");
+	/* Raw bytes quoted in a message are made printable (messages reach JSON). */
+	FAILS("a 1\xff\x01\n", METRICS_FORMAT_PROMETHEUS, ERR_INVALID, "1:3: invalid value '1?" "?'");
+	FAILS("# TYPE a g\xe9\n", METRICS_FORMAT_PROMETHEUS, ERR_INVALID, "unknown metric type 'g?'");
 	/* Names. */
 	FAILS("9a 1\n", METRICS_FORMAT_PROMETHEUS, ERR_INVALID, "1:1: expected a metric name");
 	FAILS("a{:b=\"c\"} 1\n", METRICS_FORMAT_PROMETHEUS, ERR_INVALID, "1:3: expected a label name");
@@ -579,6 +582,8 @@ test_malformed(void **state)
 		"2:1: OpenMetrics text ends without '# EOF'");
 	FAILS("# TYPE c counter\nc_total 1 # trace\n# EOF\n", METRICS_FORMAT_OPENMETRICS, ERR_INVALID,
 		"2:13: expected '{' to open an exemplar");
+	FAILS("# UNIT a sec onds\n# EOF\n", METRICS_FORMAT_OPENMETRICS, ERR_INVALID,
+		"1:13: unit of 'a' is not a name");
 	FAILS("# HELP a bad \\q\n# EOF\n", METRICS_FORMAT_OPENMETRICS, ERR_INVALID,
 		"1:14: invalid escape in HELP text");
 }
