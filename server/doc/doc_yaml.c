@@ -277,15 +277,19 @@ apply_merges(struct loader *l, struct frame *f, yaml_mark_t m)
 	return 0;
 }
 
+/* Takes v and anchor (owned), also when it fails. */
 static int
 push(struct loader *l, json_t *v, yaml_char_t *anchor, yaml_mark_t m)
 {
 	struct frame *f;
 
-	if (v == NULL)
+	if (v == NULL) {
+		free(anchor);
 		return fail_at(l, ERR_NOMEM, m, "out of memory");
+	}
 	if (l->depth >= DOC_MAX_DEPTH) {
 		json_decref(v);
+		free(anchor);
 		return fail_at(l, ERR_TOO_LARGE, m, "nesting deeper than %d levels", DOC_MAX_DEPTH);
 	}
 	if (l->depth == l->stack_cap) {
@@ -294,6 +298,7 @@ push(struct loader *l, json_t *v, yaml_char_t *anchor, yaml_mark_t m)
 
 		if (p == NULL) {
 			json_decref(v);
+			free(anchor);
 			return fail_at(l, ERR_NOMEM, m, "out of memory");
 		}
 		l->stack = p;

@@ -455,6 +455,12 @@ test_deep_nesting(void **state)
 	expect_fail(buf_str(&b), buf_len(&b), DOC_YAML, ERR_TOO_LARGE, "nesting deeper than 128");
 	expect_fail(buf_str(&b), buf_len(&b), DOC_AUTO, ERR_TOO_LARGE, "nesting deeper");
 
+	/* With an anchor on every level (the one refused must not leak). */
+	buf_reset(&b);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(buf_addstr(&b, "&x [", &e), 0);
+	expect_fail(buf_str(&b), buf_len(&b), DOC_YAML, ERR_TOO_LARGE, "t:1:513: nesting deeper");
+
 	/* Block style: a mapping 3000 levels down. */
 	buf_reset(&b);
 	for (i = 0; i < 3000; i++)
