@@ -110,6 +110,35 @@ if grep -q "$(printf '\033')\[" "$TMP/out"; then ok; else bad "--color=always ga
 NO_COLOR=1 "$BIN" diff --color=auto "$OLD" "$NEW" >"$TMP/out" 2>/dev/null
 if grep -q "$(printf '\033')" "$TMP/out"; then bad "colour with NO_COLOR set"; else ok; fi
 
+# --- --ignore FILE: user rules drop or re-grade changes ---
+cat >"$TMP/ignore.yaml" <<'EOF'
+rules:
+  - name: images-move-on-purpose
+    match: {path: "/spec/**/image"}
+    ignore: true
+  - name: launcher-is-critical
+    match: {path: "/spec/**/command"}
+    severity: critical
+EOF
+run --color never --ignore "$TMP/ignore.yaml" "$OLD" "$NEW"
+expect_rc 1 "405b pair with an ignore file"
+hasnt "$TMP/out" "$NEW_IMAGE" "ignored image change"
+has "$TMP/out" "ignore:images-move-on-purpose 2" "ignored changes are counted by rule"
+has "$TMP/out" "(2 critical)" "severity override"
+cat >"$TMP/ignore-all.yaml" <<'EOF'
+rules:
+  - name: all-of-it
+    match: {path: "/spec/**"}
+    ignore: true
+EOF
+run --ignore "$TMP/ignore-all.yaml" "$OLD" "$NEW"
+expect_rc 0 "405b pair with every change ignored"
+has "$TMP/out" "no meaningful changes" "every change ignored"
+printf 'rules:\n  - name: x\n    match: {path: [\n' >"$TMP/ignore-bad.yaml"
+run --ignore "$TMP/ignore-bad.yaml" "$OLD" "$NEW"
+expect_rc 2 "malformed ignore file"
+has "$TMP/err" "ignore-bad.yaml" "malformed ignore file is named"
+
 # --- exit status 2: files that do not parse, as committed upstream ---
 for name in gke-samples__vllm-llama3-8b-instruct.yaml \
     gke-samples__vllm-llama4-maverick-17b-128e-instruct-fp8.yaml; do
