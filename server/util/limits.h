@@ -82,4 +82,21 @@
 #define CONFIG_MIN_TIMEOUT_MS      100
 #define CONFIG_MAX_TIMEOUT_MS      600000
 
+/* Simulated Kubernetes API server (server/kubesim/, tests and skewd demo). */
+#define KUBESIM_DEFAULT_THREADS    32                 /* CivetWeb workers; each hung request holds one */
+#define KUBESIM_MAX_FAULTS         32                 /* path prefixes with a fault at once */
+#define KUBESIM_MAX_USERS          64
+#define KUBESIM_MAX_STATE_FILES    256                /* YAML files in one state folder */
+#define KUBESIM_MAX_OBJECTS        10000              /* objects in one state */
+#define KUBESIM_MAX_SELECTOR_REQS  32                 /* requirements in one label or field selector */
+#define KUBESIM_MAX_SELECTOR_VALS  32                 /* values of one in/notin requirement */
+#define KUBESIM_MAX_QUERY_VALUE    4096               /* one decoded query parameter */
+#define KUBESIM_MAX_FILE_BYTES     (16 * 1024 * 1024) /* one log or pod-proxy file */
+#define KUBESIM_MAX_RESPONSE_BYTES (256 * 1024 * 1024) /* one response built in memory */
+#define KUBESIM_MAX_BODY_BYTES     (1024 * 1024)      /* one request body (access reviews) */
+#define KUBESIM_HANG_POLL_MS       20                 /* how often a hung request checks for stop */
+#define KUBESIM_HUGE_MAX_MIB       1024               /* largest huge-body fault */
+#define KUBESIM_CERT_DAYS          365                /* validity of the generated certificates */
+#define KUBESIM_MAX_CN             64                 /* a client certificate CN (user name) */
+
 #endif
