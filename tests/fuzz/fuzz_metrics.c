@@ -112,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const enum metrics_format formats[] = {
 		METRICS_FORMAT_AUTO, METRICS_FORMAT_PROMETHEUS, METRICS_FORMAT_OPENMETRICS
 	};
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		struct metrics_set *set = NULL;
@@ -124,6 +124,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			check(set == NULL, "no set on failure");
 			check(e.code != ERR_OK && e.msg[0] != '\0', "an error says why");
+			for (k = 0; e.msg[k] != '\0'; k++)
+				check(e.msg[k] >= 0x20 && e.msg[k] < 0x7f, "an error is printable ASCII");
 		}
 	}
 	return 0;
