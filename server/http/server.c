@@ -58,6 +58,7 @@ struct exchange {
 	int status;
 	size_t bytes;               /* body bytes sent */
 	int body_unread;            /* the request may carry a body we did not read */
+	int framing_bad;            /* the body's length cannot be trusted: never read it */
 	int sent;
 };
 
@@ -349,6 +350,33 @@ read_body(struct exchange *x, size_t max, struct buf *out, struct err *e)
 	return 0;
 }
 
+/*
+ * After an early answer (401, 413, ...) the client may still be sending its
+ * body. Closing a socket with unread data makes the kernel send a reset,
+ * which can destroy the answer before the client reads it; so read and
+ * discard what is left, within HTTP_DRAIN_MAX_BYTES and HTTP_DRAIN_MAX_MS.
+ * A declared length beyond that is not waited for: the connection closes.
+ */
+static void
+drain_body(struct exchange *x)
+{
+	long long declared = x->ri->content_length;
+	char chunk[8192];
+	size_t total = 0;
+	int r;
+
+	if (!x->body_unread || x->framing_bad)
+		return;
+	if (declared > 0 && (unsigned long long)declared > HTTP_DRAIN_MAX_BYTES + x->h->max_body)
+		return;
+	while (total < HTTP_DRAIN_MAX_BYTES && elapsed(x) * 1000.0 < HTTP_DRAIN_MAX_MS) {
+		r = mg_read(x->conn, chunk, sizeof(chunk));
+		if (r <= 0)
+			break;
+		total += (size_t)r;
+	}
+}
+
 /* A JSON body: the media type must be JSON (or absent), the body not empty,
  * and the text well formed. Errors name the problem and where it is. */
 static int
@@ -460,6 +488,7 @@ on_request(struct mg_connection *conn, void *cbdata)
 
 	if (check_framing(&x, &e) < 0) {
 		x.body_unread = 1;
+		x.framing_bad = 1;
 		send_err(&x, &e, NULL);
 		goto out;
 	}
@@ -554,6 +583,7 @@ out:
 		http_metrics_record(x.slot, x.method != NULL ? x.method : "OTHER", x.status, secs);
 		access_log(&x, secs);
 	}
+	drain_body(&x);
 	json_decref(rq.body);
 	json_decref(rs.json);
 	buf_release(&rs.text);

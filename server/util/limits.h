@@ -21,6 +21,8 @@
 #define HTTP_MAX_RESPONSE_BYTES    (64 * 1024 * 1024) /* one non-JSON response body we build */
 #define HTTP_METRICS_MAX_SERIES    1024               /* route x method x status counters */
 #define HTTP_METRICS_MAX_ROUTES    256                /* routes with a duration histogram */
+#define HTTP_DRAIN_MAX_BYTES       (8 * 1024 * 1024)  /* unread body discarded after an early answer */
+#define HTTP_DRAIN_MAX_MS          2000               /* time spent discarding it */
 
 /* Documents: YAML / JSON inputs to the diff, uploads, snapshots. */
 #define DOC_MAX_BYTES              (64 * 1024 * 1024) /* one input file */
