@@ -425,6 +425,65 @@ row_object(const struct ks_object *o, const char *include)
 	    "metadata", json_object_get(o->obj, "metadata"));
 }
 
+static long query_long(const char *query, const char *name, long dflt);
+
+/* ---- paging: limit and continue ---- */
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* An opaque continue token, base64url (no padding) of JSON, as the API server's. */
+static void
+continue_encode(unsigned long rv, size_t offset, char *out, size_t n)
+{
+	char plain[128];
+	size_t len, i, o = 0;
+
+	len = (size_t)snprintf(plain, sizeof(plain), "{\"v\":\"meta.k8s.io/v1\",\"rv\":%lu,\"start\":\"%zu\"}", rv,
+	    offset);
+	for (i = 0; i < len && o + 5 < n; i += 3) {
+		unsigned v = (unsigned char)plain[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned char)plain[i + 1] << 8;
+		if (i + 2 < len)
+			v |= (unsigned char)plain[i + 2];
+		out[o++] = b64url[(v >> 18) & 63];
+		out[o++] = b64url[(v >> 12) & 63];
+		if (i + 1 < len)
+			out[o++] = b64url[(v >> 6) & 63];
+		if (i + 2 < len)
+			out[o++] = b64url[v & 63];
+	}
+	out[o] = '\0';
+}
+
+/* Returns 0 with rv and offset, or -1 for a token kubesim did not make. */
+static int
+continue_decode(const char *tok, unsigned long *rv, size_t *offset)
+{
+	char plain[128];
+	size_t o = 0, n = strlen(tok), i;
+	unsigned bits = 0;
+	int nbits = 0;
+
+	for (i = 0; i < n && o + 1 < sizeof(plain); i++) {
+		const char *at = strchr(b64url, tok[i]);
+
+		if (at == NULL || tok[i] == '\0')
+			return -1;
+		bits = (bits << 6) | (unsigned)(at - b64url);
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			plain[o++] = (char)((bits >> nbits) & 0xff);
+		}
+	}
+	plain[o] = '\0';
+	if (sscanf(plain, "{\"v\":\"meta.k8s.io/v1\",\"rv\":%lu,\"start\":\"%zu\"}", rv, offset) != 2)
+		return -1;
+	return 0;
+}
+
 /* ---- list and get ---- */
 
 struct target {
@@ -447,12 +506,14 @@ serve_collection(struct kubesim *k, const struct ks_request *q, const struct tar
 {
 	struct ks_selector *labels = NULL, *fields = NULL;
 	char *sel = NULL;
-	char include[32], rv[32], list_kind[128];
+	char include[32], rv[32], list_kind[128], cont[256];
 	struct err e = ERR_INIT;
-	json_t *items = NULL, *rows = NULL;
+	json_t *items = NULL, *rows = NULL, *meta = NULL;
 	const struct ks_state *s = k->state;
 	int table = wants_table(q->accept) && !watch;
-	size_t i;
+	long limit = watch ? -1 : query_long(q->query, "limit", -1);
+	size_t i, matched = 0, offset = 0, shown = 0;
+	unsigned long cont_rv;
 	int ret = -1;
 
 	/* On the heap: CivetWeb's worker stacks are small. */
@@ -471,6 +532,31 @@ serve_collection(struct kubesim *k, const struct ks_request *q, const struct tar
 		ret = bad_request(r, e.msg);
 		goto out;
 	}
+	/* A watch from a resourceVersion of an earlier state load is too old. */
+	if (watch && ks_query_get(q->query, "resourceVersion", cont, sizeof(cont)) == 0 && cont[0] != '\0' &&
+	    strcmp(cont, "0") != 0 && strtoul(cont, NULL, 10) <= s->rv_base) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "too old resource version: %s (%lu)", cont, s->rv_base + 1);
+		ret = ks_status(r, 410, "Expired", msg, NULL, NULL, NULL);
+		goto out;
+	}
+	if (limit < -1) {
+		ret = bad_request(r, "limit must be a non-negative integer");
+		goto out;
+	}
+	if (!watch && ks_query_get(q->query, "continue", cont, sizeof(cont)) == 0 && cont[0] != '\0') {
+		if (continue_decode(cont, &cont_rv, &offset) < 0) {
+			ret = bad_request(r, "continue key is not valid: kubesim did not issue it");
+			goto out;
+		}
+		if (cont_rv != s->rv) {
+			ret = ks_status(r, 410, "Expired",
+			    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+			    NULL, NULL, NULL);
+			goto out;
+		}
+	}
 	if (ks_query_get(q->query, "includeObject", include, sizeof(include)) < 0)
 		snprintf(include, sizeof(include), "Metadata");
 	items = json_array();
@@ -484,6 +570,10 @@ serve_collection(struct kubesim *k, const struct ks_request *q, const struct tar
 		if (o->res != t->res || (t->ns != NULL && strcmp(o->ns, t->ns) != 0) ||
 		    !ks_label_selector_match(labels, o->obj) || !ks_field_selector_match(fields, o->obj))
 			continue;
+		matched++;
+		if (matched <= offset || (limit > 0 && shown >= (size_t)limit))
+			continue;
+		shown++;
 		if (watch) {
 			if (put_json(r, json_pack("{s:s, s:O}", "type", "ADDED", "object", o->obj)) < 0)
 				goto out;
@@ -509,12 +599,21 @@ serve_collection(struct kubesim *k, const struct ks_request *q, const struct tar
 			goto out;
 	}
 	snprintf(rv, sizeof(rv), "%lu", s->rv);
+	meta = json_pack("{s:s}", "resourceVersion", rv);
+	if (meta == NULL)
+		goto out;
+	if (matched > offset + shown) {
+		continue_encode(s->rv, offset + shown, cont, sizeof(cont));
+		if (json_object_set_new(meta, "continue", json_string(cont)) < 0 ||
+		    json_object_set_new(meta, "remainingItemCount", json_integer((json_int_t)(matched - offset - shown))) < 0)
+			goto out;
+	}
 	if (watch) {
 		r->ctype = "application/json;stream=watch";
 		ret = 0;
 	} else if (table) {
-		ret = put_json(r, json_pack("{s:s, s:s, s:{s:s}, s:o, s:O}", "kind", "Table",
-		    "apiVersion", "meta.k8s.io/v1", "metadata", "resourceVersion", rv,
+		ret = put_json(r, json_pack("{s:s, s:s, s:O, s:o, s:O}", "kind", "Table",
+		    "apiVersion", "meta.k8s.io/v1", "metadata", meta,
 		    "columnDefinitions", table_columns(t->res), "rows", rows));
 	} else {
 		char gv[256];
@@ -524,10 +623,11 @@ serve_collection(struct kubesim *k, const struct ks_request *q, const struct tar
 			snprintf(gv, sizeof(gv), "%s/%s", t->res->group, t->res->version);
 		else
 			snprintf(gv, sizeof(gv), "%s", t->res->version);
-		ret = put_json(r, json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", list_kind, "apiVersion", gv,
-		    "metadata", "resourceVersion", rv, "items", items));
+		ret = put_json(r, json_pack("{s:s, s:s, s:O, s:O}", "kind", list_kind, "apiVersion", gv,
+		    "metadata", meta, "items", items));
 	}
 out:
+	json_decref(meta);
 	json_decref(items);
 	json_decref(rows);
 	if (labels != NULL)

@@ -68,7 +68,7 @@ enum kubesim_fault_kind {
 	KUBESIM_FAULT_410,       /* Gone: "too old resource version" */
 	KUBESIM_FAULT_429,       /* param = Retry-After seconds (1 when 0) */
 	KUBESIM_FAULT_500,
-	KUBESIM_FAULT_HANG,      /* accepts and never answers until kubesim_stop() */
+	KUBESIM_FAULT_HANG,      /* accepts and never answers until kubesim_stop() (or the client leaves) */
 	KUBESIM_FAULT_SLOW,      /* sends the real answer 1 byte per param ms (10 when 0) */
 	KUBESIM_FAULT_TRUNCATED, /* Content-Length larger than what is sent, then close */
 	KUBESIM_FAULT_HUGE,      /* a valid-looking JSON list of param MiB (1 when 0), streamed */

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -48,7 +49,8 @@ struct ks_state {
 	char dir[PATH_MAX];
 	struct ks_object *objs;
 	size_t nobjs;
-	unsigned long rv; /* the list resourceVersion: the highest object one */
+	unsigned long rv_base; /* resourceVersions of this load are above it */
+	unsigned long rv;      /* the list resourceVersion: the highest object one */
 };
 
 /* Loads DIR/ *.yaml; rv_base makes resourceVersions grow across loads. */
@@ -99,10 +101,12 @@ int ks_tls_client_cert(const char *dir, const char *user, struct err *e);
 struct ks_front;
 
 int ks_front_start(const char *host, int port, int backend_port, const char *cert_pem, const char *ca_path,
-    volatile int *stopping, struct ks_front **out, struct err *e);
+    atomic_int *stopping, struct ks_front **out, struct err *e);
 int ks_front_port(const struct ks_front *f);
 /* The verified client-certificate CN of the relay whose local port is remote_port; 1 if any. */
 int ks_front_user(struct ks_front *f, int remote_port, char *user, size_t n);
+/* 1 while the client of the relay whose local port is remote_port is connected. */
+int ks_front_alive(struct ks_front *f, int remote_port);
 /* Unblocks every relay (call with *stopping set, before stopping CivetWeb). */
 void ks_front_shutdown(struct ks_front *f);
 /* Waits for every thread and frees. NULL-safe. */
@@ -148,7 +152,7 @@ struct kubesim {
 	size_t nfaults;
 	unsigned long requests;
 
-	volatile int stopping;
+	atomic_int stopping;
 };
 
 /* What a request asks, after authentication. */

@@ -339,7 +339,9 @@ on_request(struct mg_connection *conn, void *cbdata)
 	}
 	have_fault = find_fault(k, ri->local_uri, &f);
 	if (have_fault && f.kind == KUBESIM_FAULT_HANG) {
-		while (!k->stopping)
+		/* Until stop, or until the client gives up (seen through the TLS
+		 * relay), so that abandoned requests do not use up the workers. */
+		while (!k->stopping && (k->front == NULL || ks_front_alive(k->front, ri->remote_port)))
 			sleep_ms(KUBESIM_HANG_POLL_MS);
 		mg_disable_connection_keep_alive(conn);
 		goto out;

@@ -211,6 +211,7 @@ ks_state_load(const char *dir, const char *name, unsigned long rv_base, struct k
 		doc_set_free(d);
 		d = NULL;
 	}
+	s->rv_base = rv_base;
 	s->rv = rv;
 	*out = s;
 	s = NULL;

@@ -48,7 +48,7 @@ struct ks_front {
 	int port;
 	pthread_t accept_thread;
 	int accept_started;
-	volatile int *stopping;
+	atomic_int *stopping;
 	pthread_mutex_t lock; /* guards conns and nthreads */
 	pthread_cond_t idle;
 	struct ks_front_conn *conns;
@@ -252,7 +252,7 @@ accept_main(void *arg)
 
 int
 ks_front_start(const char *host, int port, int backend_port, const char *cert_pem, const char *ca_path,
-    volatile int *stopping, struct ks_front **out, struct err *e)
+    atomic_int *stopping, struct ks_front **out, struct err *e)
 {
 	struct ks_front *f = NULL;
 	struct sockaddr_in a;
@@ -333,6 +333,19 @@ ks_front_user(struct ks_front *f, int remote_port, char *user, size_t n)
 			break;
 		}
 	}
+	pthread_mutex_unlock(&f->lock);
+	return found;
+}
+
+int
+ks_front_alive(struct ks_front *f, int remote_port)
+{
+	struct ks_front_conn *c;
+	int found = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (c = f->conns; c != NULL && !found; c = c->next)
+		found = c->local_port == remote_port;
 	pthread_mutex_unlock(&f->lock);
 	return found;
 }

@@ -244,6 +244,7 @@ setup(void **state)
 	o.tls_dir = f->dir;
 	o.users = users;
 	o.nusers = sizeof(users) / sizeof(users[0]);
+	o.threads = 6; /* few workers: abandoned hung requests must not use them up */
 	if (kubesim_start(&o, &f->k, &e) < 0)
 		fail_msg("kubesim_start: %s", e.msg);
 	F = f;
@@ -369,6 +370,36 @@ test_list_selectors(void **state)
 	assert_non_null(jstr(r.json, "items.0.metadata.uid"));
 	assert_non_null(jstr(r.json, "items.0.status.containerStatuses.0.imageID"));
 	reply_free(&r);
+
+	/* Paging: limit, continue, remainingItemCount. */
+	{
+		char path[512];
+		const char *tok;
+
+		get("/api/v1/namespaces/llm/pods?limit=2", &r);
+		assert_int_equal(nitems(&r), 2);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "metadata"),
+		    "remainingItemCount")), 1);
+		tok = jstr(r.json, "metadata.continue");
+		assert_non_null(tok);
+		snprintf(path, sizeof(path), "/api/v1/namespaces/llm/pods?limit=2&continue=%s", tok);
+		reply_free(&r);
+		get(path, &r);
+		assert_int_equal(r.status, 200);
+		assert_int_equal(nitems(&r), 1);
+		assert_null(jstr(r.json, "metadata.continue"));
+		assert_string_equal(jstr(r.json, "items.0.metadata.name"), "tgi-gemma-84c6d9f7b5-zk5wd");
+		reply_free(&r);
+		/* A token from before a state load is too old: 410. */
+		get("/_kubesim/state?name=lastgood", &r);
+		reply_free(&r);
+		get(path, &r);
+		assert_status(&r, 410, "Expired");
+		reply_free(&r);
+		get("/api/v1/namespaces/llm/pods?limit=2&continue=bm9wZQ", &r);
+		assert_status(&r, 400, "BadRequest");
+		reply_free(&r);
+	}
 
 	get("/api/v1/namespaces/llm/pods?labelSelector=app%20in%20(a", &r);
 	assert_status(&r, 400, "BadRequest");
@@ -648,6 +679,22 @@ test_state_switch(void **state)
 	assert_string_equal(jstr(r.json, "spec.template.spec.containers.0.args.6"), "--max-model-len=32768");
 	reply_free(&r);
 
+	/* Watch: the current objects as ADDED events; an old resourceVersion is 410 Gone. */
+	get("/api/v1/namespaces/llm/pods?watch=true&labelSelector=app%3Dtgi-gemma", &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "{\"type\":\"ADDED\",\"object\":{"));
+	assert_int_equal(count_lines(r.body), 1);
+	reply_free(&r);
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "/api/v1/namespaces/llm/pods?watch=true&resourceVersion=%lld", rv_before);
+		get(path, &r);
+		assert_status(&r, 410, "Expired");
+		assert_non_null(strstr(jstr(r.json, "message"), "too old resource version"));
+		reply_free(&r);
+	}
+
 	/* A bad state keeps the old one. */
 	assert_int_equal(kubesim_set_state(F->k, "no-such-state", &e), -1);
 	assert_int_equal(kubesim_set_state(F->k, "../lastgood", &e), -1);
@@ -769,6 +816,23 @@ test_transport_faults(void **state)
 	get("/api/v1/nodes", &r);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(nitems(&r), 4);
+	reply_free(&r);
+
+	/* Abandoned hung requests give their worker back: more of them than workers. */
+	assert_int_equal(kubesim_set_fault(F->k, "/api/v1/nodes", KUBESIM_FAULT_HANG, 0, &e), 0);
+	{
+		struct req brief = { .token = TOKEN, .timeout_ms = 150 };
+		int i;
+
+		for (i = 0; i < 12; i++) {
+			do_request("/api/v1/nodes", &brief, &r);
+			assert_int_equal(r.rc, CURLE_OPERATION_TIMEDOUT);
+			reply_free(&r);
+		}
+	}
+	kubesim_clear_faults(F->k);
+	get("/api/v1/nodes", &r);
+	assert_int_equal(r.status, 200);
 	reply_free(&r);
 
 	/* A hung request does not keep kubesim_stop() waiting: teardown stops with one open. */
