@@ -209,6 +209,66 @@ test_wrong_media_type(void **state)
 	tk_resp_free(&r);
 }
 
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+test_slow_client_is_dropped(void **state)
+{
+	static const char partial[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+	struct tk_server slow;
+	struct timespec t0;
+	struct tk_resp r;
+	char *resp;
+
+	(void)state;
+	assert_int_equal(tk_start(&slow, "request_timeout_ms: 500\n"), 0);
+	/* Headers that never finish: the server gives up after the timeout
+	 * instead of holding a worker, and keeps answering others. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	resp = tk_raw(&slow, partial, sizeof(partial) - 1, 10000);
+	assert_non_null(resp);
+	assert_true(seconds_since(&t0) < 5.0);
+	fprintf(stderr, "slow client dropped after %.2f s\n", seconds_since(&t0));
+	assert_null(strstr(resp, "200 OK"));
+	free(resp);
+	assert_int_equal(tk_request(&slow, "GET", "/healthz", NULL, NULL, NULL, 0, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	tk_resp_free(&r);
+	assert_int_equal(tk_stop(&slow), 0);
+	tk_cleanup(&slow);
+}
+
+static void
+test_keep_alive_serves_several_requests(void **state)
+{
+	static const char two[] =
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n\r\n"
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: second\r\nConnection: close\r\n\r\n";
+	char *resp, *first, *second;
+
+	(void)state;
+	resp = tk_raw(&srv, two, sizeof(two) - 1, 5000);
+	assert_non_null(resp);
+	assert_non_null(strstr(resp, "X-Request-Id: first"));
+	second = strstr(resp, "X-Request-Id: second");
+	assert_non_null(second);
+	assert_non_null(strstr(resp, "Connection: keep-alive"));
+	/* Two answers, the second after the first. */
+	first = strstr(resp, "HTTP/1.1 200");
+	assert_non_null(first);
+	first = strstr(first + 1, "HTTP/1.1 200");
+	assert_non_null(first);
+	assert_true(first < second);
+	free(resp);
+}
+
 int
 main(void)
 {
@@ -220,6 +280,8 @@ main(void)
 		cmocka_unit_test(test_malformed_json),
 		cmocka_unit_test(test_empty_body),
 		cmocka_unit_test(test_wrong_media_type),
+		cmocka_unit_test(test_slow_client_is_dropped),
+		cmocka_unit_test(test_keep_alive_serves_several_requests),
 	};
 
 	return cmocka_run_group_tests_name("http_limits", tests, setup, teardown);
