@@ -89,6 +89,9 @@ stable_uid(const char *kind, const char *ns, const char *name, char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
+static int add_tagged(struct ks_state *s, json_t *obj, const struct ks_resource *res);
+static json_t *event_v1(const json_t *ev);
+
 static int
 add_object(struct ks_state *s, const char *file, json_t *obj, unsigned long *rv, struct err *e)
 {
@@ -98,7 +101,6 @@ add_object(struct ks_state *s, const char *file, json_t *obj, unsigned long *rv,
 	json_t *meta;
 	const char *name, *ns;
 	char buf[64], uid[37];
-	struct ks_object *grown;
 
 	if (api_version == NULL || kind == NULL)
 		return err_set(e, ERR_INVALID, "state file '%s': an object has no apiVersion or kind", file);
@@ -131,9 +133,36 @@ add_object(struct ks_state *s, const char *file, json_t *obj, unsigned long *rv,
 	if (json_object_get(meta, "creationTimestamp") == NULL &&
 	    json_object_set_new(meta, "creationTimestamp", json_string("2026-11-20T09:00:00Z")) < 0)
 		return err_set(e, ERR_NOMEM, "out of memory loading state '%s'", s->name);
+	if (add_tagged(s, obj, res) < 0)
+		return err_set(e, ERR_NOMEM, "out of memory loading state '%s' (or more than %d objects)", s->name,
+		    KUBESIM_MAX_OBJECTS);
+	if (res->group[0] == '\0' && strcmp(kind, "Event") == 0) {
+		json_t *v1 = event_v1(obj);
+		int rc;
+
+		if (v1 == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory loading state '%s'", s->name);
+		rc = add_tagged(s, v1, ks_resource_by_kind("events.k8s.io/v1", "Event"));
+		json_decref(v1);
+		if (rc < 0)
+			return err_set(e, ERR_NOMEM, "out of memory loading state '%s' (or more than %d objects)",
+			    s->name, KUBESIM_MAX_OBJECTS);
+	}
+	return 0;
+}
+
+/* Adds obj (taking a new reference) tagged with res; -1 when out of memory or full. */
+static int
+add_tagged(struct ks_state *s, json_t *obj, const struct ks_resource *res)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	struct ks_object *grown;
+
+	if (res == NULL || s->nobjs >= KUBESIM_MAX_OBJECTS)
+		return -1;
 	grown = realloc(s->objs, (s->nobjs + 1) * sizeof(*grown));
 	if (grown == NULL)
-		return err_set(e, ERR_NOMEM, "out of memory loading state '%s'", s->name);
+		return -1;
 	s->objs = grown;
 	s->objs[s->nobjs].obj = json_incref(obj);
 	s->objs[s->nobjs].res = res;
@@ -141,6 +170,32 @@ add_object(struct ks_state *s, const char *file, json_t *obj, unsigned long *rv,
 	s->objs[s->nobjs].name = json_string_value(json_object_get(meta, "name"));
 	s->nobjs++;
 	return 0;
+}
+
+/* The events.k8s.io/v1 form of a core Event, as the API server serves both. */
+static json_t *
+event_v1(const json_t *ev)
+{
+	json_t *out = json_pack("{s:s, s:s, s:O, s:O*, s:O*, s:O*, s:O*, s:O*, s:O*, s:O*, s:O*, s:O*}",
+	    "apiVersion", "events.k8s.io/v1", "kind", "Event",
+	    "metadata", json_object_get(ev, "metadata"),
+	    "regarding", json_object_get(ev, "involvedObject"),
+	    "note", json_object_get(ev, "message"),
+	    "reason", json_object_get(ev, "reason"),
+	    "type", json_object_get(ev, "type"),
+	    "reportingController", json_object_get(ev, "reportingComponent"),
+	    "reportingInstance", json_object_get(ev, "reportingInstance"),
+	    "deprecatedSource", json_object_get(ev, "source"),
+	    "deprecatedFirstTimestamp", json_object_get(ev, "firstTimestamp"),
+	    "deprecatedLastTimestamp", json_object_get(ev, "lastTimestamp"));
+
+	if (out != NULL && json_object_get(ev, "count") != NULL)
+		json_object_set(out, "deprecatedCount", json_object_get(ev, "count"));
+	if (out != NULL && json_object_set_new(out, "eventTime", json_null()) < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
 }
 
 int

@@ -53,6 +53,8 @@ main(int argc, char **argv)
 	char state_copy[PATH_MAX], state_copy2[PATH_MAX], listen[64];
 	const char *state = NULL, *faults[16];
 	size_t nfaults = 0, nusers = 0, i;
+	sigset_t block, old;
+	struct sigaction sa;
 	int port = 0;
 	int ai;
 
@@ -133,12 +135,20 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	/* Signals are blocked except inside sigsuspend(), so none is lost
+	 * between the check of `done` and the wait. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	printf("kubesim %s %s\n", kubesim_url(k), kubesim_ca_path(k));
 	fflush(stdout);
 	while (!done)
-		pause();
+		sigsuspend(&old);
 	kubesim_stop(k);
 	return 0;
 }

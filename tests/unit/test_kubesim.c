@@ -347,6 +347,7 @@ test_list_selectors(void **state)
 		{ "/apis/networking.k8s.io/v1/namespaces/llm/ingresses", 1 },
 		{ "/apis/policy/v1/namespaces/llm/poddisruptionbudgets", 1 },
 		{ "/apis/gateway.networking.k8s.io/v1/namespaces/llm/httproutes", 0 },
+		{ "/apis/events.k8s.io/v1/namespaces/llm/events?fieldSelector=regarding.name%3D" POD, 3 },
 		{ "/api/v1/namespaces/llm/secrets", 1 },
 	};
 	struct reply r;
@@ -400,6 +401,14 @@ test_list_selectors(void **state)
 		assert_status(&r, 400, "BadRequest");
 		reply_free(&r);
 	}
+
+	/* The same Event through events.k8s.io/v1. */
+	get("/apis/events.k8s.io/v1/namespaces/llm/events?fieldSelector=regarding.kind%3DDeployment", &r);
+	assert_int_equal(nitems(&r), 1);
+	assert_string_equal(jstr(r.json, "items.0.reason"), "ScalingReplicaSet");
+	assert_non_null(strstr(jstr(r.json, "items.0.note"), "Scaled up replica set"));
+	assert_string_equal(jstr(r.json, "items.0.reportingController"), "deployment-controller");
+	reply_free(&r);
 
 	get("/api/v1/namespaces/llm/pods?labelSelector=app%20in%20(a", &r);
 	assert_status(&r, 400, "BadRequest");
