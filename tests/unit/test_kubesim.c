@@ -501,6 +501,54 @@ test_auth(void **state)
 	reply_free(&r);
 }
 
+/* A client certificate with a known CN but from another CA names nobody: 401. */
+static void
+test_foreign_client_cert(void **state)
+{
+	struct kubesim_user users[] = { { "certuser", NULL, KUBESIM_ROLE_ADMIN, 1 } };
+	struct kubesim_options o;
+	struct kubesim *other = NULL;
+	struct err e = ERR_INIT;
+	char dir[256], cluster[512], role[512], cert[512], key[512], url[600];
+	struct reply r;
+	CURL *c;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/skewd-test-kubesim-other-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(cluster, sizeof(cluster), "%s/cluster", getenv("SKEWD_FIXTURES"));
+	snprintf(role, sizeof(role), "%s/deploy/kubernetes/clusterrole-collector.yaml", getenv("SKEWD_SOURCE_DIR"));
+	memset(&o, 0, sizeof(o));
+	o.fixtures_dir = cluster;
+	o.state = "current";
+	o.role_file = role;
+	o.tls_dir = dir;
+	o.users = users;
+	o.nusers = 1;
+	if (kubesim_start(&o, &other, &e) < 0)
+		fail_msg("kubesim_start: %s", e.msg);
+	snprintf(cert, sizeof(cert), "%s/client-certuser.crt", dir);
+	snprintf(key, sizeof(key), "%s/client-certuser.key", dir);
+	snprintf(url, sizeof(url), "%s/api/v1/namespaces/llm/pods", kubesim_url(F->k));
+	memset(&r, 0, sizeof(r));
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, kubesim_ca_path(F->k));
+	curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+	curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	curl_easy_cleanup(c);
+	assert_int_equal(r.status, 401);
+	assert_non_null(strstr(r.body, "\"reason\":\"Unauthorized\""));
+	reply_free(&r);
+	kubesim_stop(other);
+	rm_rf(dir);
+}
+
 static void
 test_rbac(void **state)
 {
@@ -900,6 +948,7 @@ main(void)
 		cmocka_unit_test(test_list_selectors),
 		cmocka_unit_test(test_get_and_table),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_foreign_client_cert),
 		cmocka_unit_test(test_rbac),
 		cmocka_unit_test(test_logs),
 		cmocka_unit_test(test_proxy),
