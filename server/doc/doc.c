@@ -81,27 +81,39 @@ out:
 	return ret;
 }
 
+/* Reads fd to its end into b. The chunk is on the heap: CivetWeb's worker threads
+ * have 100 KiB stacks in Debian's build, and this may run on one. */
 static int
 read_all(int fd, const char *path, struct buf *b, struct err *e)
 {
-	char chunk[DOC_READ_CHUNK];
+	char *chunk;
 	ssize_t n;
+	int ret = -1;
 
+	chunk = malloc(DOC_READ_CHUNK);
+	if (chunk == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory reading '%s'", path);
 	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
+		n = read(fd, chunk, DOC_READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return err_set(e, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+		if (n < 0) {
+			err_set(e, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+			goto out;
+		}
 		if (n == 0)
-			return 0;
+			break;
 		if (buf_add(b, chunk, (size_t)n, e) < 0) {
 			if (e != NULL && e->code == ERR_TOO_LARGE)
-				return err_set(e, ERR_TOO_LARGE, "'%s' is larger than the limit of %d bytes",
+				err_set(e, ERR_TOO_LARGE, "'%s' is larger than the limit of %d bytes",
 				    path, DOC_MAX_BYTES);
-			return -1;
+			goto out;
 		}
 	}
+	ret = 0;
+out:
+	free(chunk);
+	return ret;
 }
 
 int
