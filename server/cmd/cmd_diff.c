@@ -7,6 +7,9 @@
  * cannot be read or parsed, a failed diff or write).
  */
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +132,13 @@ cmd_diff(int argc, char **argv)
 	json_t *doc = NULL, *na = NULL, *nb = NULL;
 	int c, ret = DIFF_EXIT_ERROR;
 
+#ifdef __GLIBC__
+	/* The diff builds and frees millions of small JSON nodes; with glibc's fast bins
+	 * on, every large allocation after such frees runs malloc_consolidate(), which
+	 * took a fifth of the time of a 2000-workload diff (tests/bench/). Without fast
+	 * bins freed chunks coalesce at once: the same work costs about 20% less CPU. */
+	mallopt(M_MXFAST, 0);
+#endif
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:i:h", longopts, NULL)) != -1) {
