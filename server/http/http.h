@@ -9,7 +9,8 @@
  * the body {"error":{"code":"...","message":"..."}}.
  *
  * Threading: CivetWeb runs requests on cfg->http_threads worker threads.
- * The store is shared (see store.h for its rule); counters are atomic.
+ * The store is shared (see store.h for its rule); the metrics counters
+ * are guarded by one mutex.
  */
 #ifndef SKEWD_HTTP_HTTP_H
 #define SKEWD_HTTP_HTTP_H

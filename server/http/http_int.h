@@ -46,7 +46,7 @@ enum route_result http_routes_find(const char *method, const char *path, size_t 
 /* The label of a route slot: its pattern, "static" or "unmatched". */
 const char *http_route_label(size_t slot);
 
-/* routes.c: the metrics handler has the handler shape (GET /metrics). */
+/* metrics.c: the metrics handler has the handler shape (GET /metrics). */
 int http_metrics_get(struct api_req *rq, struct api_resp *rs, struct err *e);
 
 /* errors.c: the one table from err_code to HTTP status. */

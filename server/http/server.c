@@ -161,6 +161,20 @@ access_log(const struct exchange *x, double secs)
 	json_decref(v);
 }
 
+/* Adds our own Date header: CivetWeb 1.15 formats it with gmtime(), whose
+ * shared buffer races between worker threads (seen with TSan). It skips
+ * its own when the response already has one. */
+static void
+add_date(struct mg_connection *conn)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) != NULL && strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+		mg_response_header_add(conn, "Date", date, -1);
+}
+
 /* Adds a header unless its value could break the header block. */
 static void
 add_header(struct mg_connection *conn, const char *name, const char *value)
@@ -200,6 +214,7 @@ send_response(struct exchange *x, int status, const char *ctype, const char *bod
 	}
 	add_header(x->conn, "Cache-Control", cache != NULL ? cache : "no-store");
 	add_header(x->conn, "X-Request-Id", x->request_id);
+	add_date(x->conn);
 	mg_response_header_add_lines(x->conn, SECURITY_HEADERS "\r\n");
 	if (extra != NULL && extra[0] != '\0')
 		mg_response_header_add_lines(x->conn, extra);
@@ -628,6 +643,7 @@ on_http_error(struct mg_connection *conn, int status, const char *errmsg)
 		add_header(conn, "Content-Length", clen);
 		add_header(conn, "Cache-Control", "no-store");
 		add_header(conn, "X-Request-Id", x.request_id);
+		add_date(conn);
 		mg_response_header_add_lines(conn, SECURITY_HEADERS "\r\n");
 		mg_response_header_send(conn);
 		if (body != NULL && mg_write(conn, body, len) > 0)

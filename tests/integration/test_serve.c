@@ -176,7 +176,7 @@ test_readyz_503_when_database_destroyed(void **state)
 	assert_int_equal(tk_request(&s, "GET", "/healthz", NULL, NULL, NULL, 0, 0, &r), 0);
 	assert_int_equal(r.status, 200);
 	tk_resp_free(&r);
-	tk_stop(&s);
+	assert_int_equal(tk_stop(&s), 0);
 	tk_cleanup(&s);
 }
 

@@ -167,6 +167,31 @@ tk_start(struct tk_server *s, const char *extra_yaml)
 	return tk_launch(s);
 }
 
+/* A sanitizer build of the server reports to its stderr; TSan and UBSan
+ * reports do not necessarily stop it, so look for them. */
+static int
+sanitizer_report(const char *path)
+{
+	static const char *const marks[] = {
+		"ThreadSanitizer:", "AddressSanitizer:", "LeakSanitizer:", "runtime error:",
+	};
+	char *log = tk_read_file(path, NULL);
+	size_t i;
+	int found = 0;
+
+	for (i = 0; log != NULL && i < sizeof(marks) / sizeof(marks[0]); i++) {
+		const char *p = strstr(log, marks[i]);
+
+		if (p != NULL) {
+			fprintf(stderr, "testkit: the server reported a sanitizer finding:\n%.4000s\n", p);
+			found = 1;
+			break;
+		}
+	}
+	free(log);
+	return found;
+}
+
 int
 tk_stop(struct tk_server *s)
 {
@@ -187,6 +212,8 @@ tk_stop(struct tk_server *s)
 	}
 	s->pid = -1;
 	s->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (sanitizer_report(s->stderr_path))
+		return -1;
 	return s->exit_status == 0 ? 0 : -1;
 }
 

@@ -35,7 +35,8 @@ int tk_launch(struct tk_server *s);
 int tk_start(struct tk_server *s, const char *extra_yaml);
 
 /* Sends SIGTERM, waits (killing after 10 s) and records exit_status.
- * Returns 0 when it exited with status 0. Leaves the folder. */
+ * Returns 0 when it exited with status 0 and its stderr holds no sanitizer
+ * report (ASan, LSan, TSan, UBSan). Leaves the folder. */
 int tk_stop(struct tk_server *s);
 
 /* Removes the temporary folder. NULL-safe on an unused struct. */
