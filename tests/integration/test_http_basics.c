@@ -321,6 +321,14 @@ test_static_index(void **state)
 	assert_non_null(tk_header(&r, "X-Content-Type-Options", nosniff, sizeof(nosniff)));
 	assert_string_equal(nosniff, "nosniff");
 	assert_null(tk_header(&r, "Access-Control-Allow-Origin", ct, sizeof(ct)));
+	/* One Date header (ours; CivetWeb's own is not thread-safe). */
+	{
+		const char *d = strstr(r.headers, "\nDate: ");
+
+		assert_non_null(d);
+		assert_null(strstr(d + 1, "\nDate: "));
+		assert_non_null(strstr(d, " GMT\r\n"));
+	}
 	tk_resp_free(&r);
 
 	get("/style.css", NULL, &r);
@@ -423,6 +431,25 @@ test_raw_requests(void **state)
 	assert_non_null(strstr(resp, " 400 "));
 	assert_non_null(strstr(resp, "{\"error\":{\"code\":\"invalid_argument\""));
 	free(resp);
+
+	/* Headers over max_request_size: CivetWeb refuses them, in our JSON shape. */
+	{
+		size_t n = 0, cap = 40000;
+		char *big = malloc(cap);
+
+		assert_non_null(big);
+		n += (size_t)snprintf(big, cap, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+		memset(big + n, 'b', 20000);
+		n += 20000;
+		memcpy(big + n, "\r\n\r\n", 4);
+		n += 4;
+		resp = tk_raw(&srv, big, n, 3000);
+		free(big);
+		assert_non_null(resp);
+		assert_true(strncmp(resp, "HTTP/1.", 7) == 0 && resp[9] == '4');
+		assert_non_null(strstr(resp, "{\"error\":{\"code\":"));
+		free(resp);
+	}
 
 	/* The CVE-2025-55763 pattern: a long run of slashes. */
 	memcpy(slashes, "GET ", 4);
