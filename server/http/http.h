@@ -40,6 +40,10 @@ const char *http_url(const struct http_server *h);
 size_t http_route_count(void);
 int http_route_get(size_t i, const char **method, const char **pattern);
 
+/* The least role route i needs: "none" (no token), "viewer", "editor" or
+ * "admin" (static strings; "none" also when i is out of range). */
+const char *http_route_role(size_t i);
+
 /* Matches a decoded request path against the pattern of route i. Returns 1
  * on a match, 0 otherwise. Exposed for the unit tests. */
 int http_route_matches(size_t i, const char *path);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "store/store.h"
 #include "util/banned.h"
 
 const struct route http_routes[] = {
@@ -42,6 +43,14 @@ http_route_get(size_t i, const char **method, const char **pattern)
 	*method = http_routes[i].method;
 	*pattern = http_routes[i].pattern;
 	return 0;
+}
+
+const char *
+http_route_role(size_t i)
+{
+	if (i >= http_nroutes)
+		return "none";
+	return store_role_name(http_routes[i].min_role);
 }
 
 const char *

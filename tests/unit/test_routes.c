@@ -148,6 +148,44 @@ test_path_parameters_are_declared(void **state)
 	doc_set_free(set);
 }
 
+static void
+test_roles_match(void **state)
+{
+	struct doc_set *set = NULL;
+	json_t *paths, *op, *sec;
+	const char *m, *p, *role;
+	char lower[16];
+	size_t i, k;
+	int bad = 0;
+
+	(void)state;
+	/* x-skewd-role is the route's least role, and "none" is exactly the
+	 * operations with an empty security list. */
+	paths = load_paths(&set);
+	for (i = 0; i < http_route_count(); i++) {
+		assert_int_equal(http_route_get(i, &m, &p), 0);
+		for (k = 0; m[k] != '\0' && k + 1 < sizeof(lower); k++)
+			lower[k] = (char)(m[k] - 'A' + 'a');
+		lower[k] = '\0';
+		op = json_object_get(json_object_get(paths, p), lower);
+		assert_non_null(op);
+		role = json_string_value(json_object_get(op, "x-skewd-role"));
+		if (role == NULL || strcmp(role, http_route_role(i)) != 0) {
+			fprintf(stderr, "%s %s: the route table says role %s, openapi.yaml says %s\n",
+			    m, p, http_route_role(i), role != NULL ? role : "nothing");
+			bad++;
+		}
+		sec = json_object_get(op, "security");
+		if ((strcmp(http_route_role(i), "none") == 0) != (json_is_array(sec) && json_array_size(sec) == 0)) {
+			fprintf(stderr, "%s %s: role %s but security is %s\n", m, p, http_route_role(i),
+			    sec == NULL ? "the global bearer" : "an explicit list");
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	doc_set_free(set);
+}
+
 int
 main(void)
 {
@@ -155,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_every_spec_route_is_in_the_table),
 		cmocka_unit_test(test_every_table_route_is_in_the_spec),
 		cmocka_unit_test(test_path_parameters_are_declared),
+		cmocka_unit_test(test_roles_match),
 	};
 
 	return cmocka_run_group_tests_name("routes", tests, NULL, NULL);
