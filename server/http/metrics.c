@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -98,22 +99,13 @@ http_metrics_record(size_t slot, const char *method, int status, double seconds)
 	pthread_mutex_unlock(&lock);
 }
 
-int
-http_metrics_render(struct buf *out, struct err *e)
+/* Appends the exposition of a snapshot to out. */
+static int
+render(const struct series *snap, size_t n, const struct histogram *h, size_t slots, uint64_t ov,
+    struct buf *out, struct err *e)
 {
-	struct series snap[HTTP_METRICS_MAX_SERIES];
-	struct histogram h[HTTP_METRICS_MAX_ROUTES];
-	size_t i, b, n, slots = HTTP_ROUTE_SLOTS;
-	uint64_t ov, cum;
-
-	if (slots > HTTP_METRICS_MAX_ROUTES)
-		slots = HTTP_METRICS_MAX_ROUTES;
-	pthread_mutex_lock(&lock);
-	n = nseries;
-	memcpy(snap, series, n * sizeof(snap[0]));
-	memcpy(h, hist, slots * sizeof(h[0]));
-	ov = overflow;
-	pthread_mutex_unlock(&lock);
+	size_t i, b;
+	uint64_t cum;
 
 	if (buf_addf(out, e, "# HELP skewd_build_info Build information; the value is always 1.\n"
 	    "# TYPE skewd_build_info gauge\n"
@@ -154,6 +146,37 @@ http_metrics_render(struct buf *out, struct err *e)
 			return -1;
 	}
 	return 0;
+}
+
+int
+http_metrics_render(struct buf *out, struct err *e)
+{
+	/* The snapshot is on the heap: CivetWeb workers have 100 KiB stacks. */
+	struct series *snap = NULL;
+	struct histogram *h = NULL;
+	size_t n, slots = HTTP_ROUTE_SLOTS;
+	uint64_t ov;
+	int ret = -1;
+
+	if (slots > HTTP_METRICS_MAX_ROUTES)
+		slots = HTTP_METRICS_MAX_ROUTES;
+	snap = malloc(HTTP_METRICS_MAX_SERIES * sizeof(*snap));
+	h = malloc(HTTP_METRICS_MAX_ROUTES * sizeof(*h));
+	if (snap == NULL || h == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory rendering metrics");
+		goto out;
+	}
+	pthread_mutex_lock(&lock);
+	n = nseries;
+	memcpy(snap, series, n * sizeof(snap[0]));
+	memcpy(h, hist, slots * sizeof(h[0]));
+	ov = overflow;
+	pthread_mutex_unlock(&lock);
+	ret = render(snap, n, h, slots, ov, out, e);
+out:
+	free(snap);
+	free(h);
+	return ret;
 }
 
 int

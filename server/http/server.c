@@ -392,6 +392,39 @@ drain_body(struct exchange *x)
 	}
 }
 
+/*
+ * The nesting depth of JSON text, counted without parsing: brackets outside
+ * strings. jansson parses recursively (up to 2048 levels), and CivetWeb's
+ * worker threads have 100 KiB stacks in Debian's build, so a deeply nested
+ * body would overflow the stack and kill the server. Returns 1 when the
+ * depth stays within max.
+ */
+static int
+json_depth_ok(const char *p, size_t n, int max)
+{
+	int depth = 0, in_string = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = 0;
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return 0;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return 1;
+}
+
 /* A JSON body: the media type must be JSON (or absent), the body not empty,
  * and the text well formed. Errors name the problem and where it is. */
 static int
@@ -411,6 +444,8 @@ parse_json_body(struct exchange *x, const struct buf *body, json_t **out, struct
 	}
 	if (buf_len(body) == 0)
 		return err_set(e, ERR_INVALID, "the request body is empty; this route takes a JSON object");
+	if (!json_depth_ok(buf_str(body), buf_len(body), HTTP_MAX_JSON_DEPTH))
+		return err_set(e, ERR_INVALID, "the JSON body is nested deeper than %d levels", HTTP_MAX_JSON_DEPTH);
 	*out = json_loadb(buf_str(body), buf_len(body), JSON_REJECT_DUPLICATES, &jerr);
 	if (*out == NULL)
 		return err_set(e, ERR_INVALID, "malformed JSON body: %s (line %d, column %d)",

@@ -106,7 +106,7 @@ int
 http_static_read(const char *web_dir, const char *rel, struct buf *out,
     const char **ctype, struct err *e)
 {
-	char full[PATH_MAX], real[PATH_MAX], chunk[16384];
+	char full[PATH_MAX], real[PATH_MAX], chunk[4096];
 	size_t dlen = strlen(web_dir);
 	struct stat st;
 	ssize_t r;

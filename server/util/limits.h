@@ -23,6 +23,7 @@
 #define HTTP_METRICS_MAX_ROUTES    256                /* routes with a duration histogram */
 #define HTTP_DRAIN_MAX_BYTES       (8 * 1024 * 1024)  /* unread body discarded after an early answer */
 #define HTTP_DRAIN_MAX_MS          2000               /* time spent discarding it */
+#define HTTP_MAX_JSON_DEPTH        64                 /* nesting of a JSON request body (100 KiB worker stacks) */
 
 /* Documents: YAML / JSON inputs to the diff, uploads, snapshots. */
 #define DOC_MAX_BYTES              (64 * 1024 * 1024) /* one input file */

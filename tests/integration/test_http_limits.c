@@ -185,6 +185,70 @@ test_malformed_json(void **state)
 	tk_resp_free(&r);
 }
 
+/* n nested arrays: "[[[...]]]". */
+static char *
+nested(size_t n)
+{
+	char *p = malloc(2 * n + 1);
+
+	assert_non_null(p);
+	memset(p, '[', n);
+	memset(p + n, ']', n);
+	p[2 * n] = '\0';
+	return p;
+}
+
+static void
+test_deep_json_is_refused_not_fatal(void **state)
+{
+	struct tk_resp r;
+	const char *msg;
+	char *body;
+
+	(void)state;
+	/* Far deeper than a 100 KiB worker stack could parse recursively, and
+	 * within the 64 KiB body cap of this server. */
+	body = nested(30000);
+	post(body, 60000, 0, json_ct, &r);
+	assert_int_equal(r.status, 400);
+	msg = json_string_value(json_object_get(json_object_get(r.json, "error"), "message"));
+	assert_non_null(strstr(msg, "nested deeper than 64 levels"));
+	tk_resp_free(&r);
+	free(body);
+
+	/* 65 levels is refused, 64 is parsed (and then is not an object). */
+	body = nested(65);
+	post(body, 130, 0, json_ct, &r);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "nested deeper"));
+	tk_resp_free(&r);
+	free(body);
+	body = nested(64);
+	post(body, 128, 0, json_ct, &r);
+	assert_int_equal(r.status, 400);
+	assert_null(strstr(r.body, "nested deeper"));
+	assert_non_null(strstr(r.body, "must be a JSON object"));
+	tk_resp_free(&r);
+	free(body);
+
+	/* Brackets inside strings are text, not nesting. */
+	body = malloc(300);
+	assert_non_null(body);
+	memcpy(body, "{\"name\":\"", 9);
+	memset(body + 9, '[', 200);
+	memcpy(body + 209, "\\\"\",\"role\":\"viewer\"}", 21);
+	post(body, 230, 0, json_ct, &r);
+	assert_int_equal(r.status, 400);
+	assert_null(strstr(r.body, "nested deeper"));
+	tk_resp_free(&r);
+	free(body);
+
+	/* The server lived through all of it. */
+	assert_int_equal(tk_request(&srv, "GET", "/healthz", NULL, NULL, NULL, 0, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	tk_resp_free(&r);
+}
+
 static void
 test_empty_body(void **state)
 {
@@ -285,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_at_cap_is_read),
 		cmocka_unit_test(test_huge_declared_length_refused_before_reading),
 		cmocka_unit_test(test_malformed_json),
+		cmocka_unit_test(test_deep_json_is_refused_not_fatal),
 		cmocka_unit_test(test_empty_body),
 		cmocka_unit_test(test_wrong_media_type),
 		cmocka_unit_test(test_slow_client_is_dropped),
