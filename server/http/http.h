@@ -48,6 +48,13 @@ const char *http_route_role(size_t i);
  * on a match, 0 otherwise. Exposed for the unit tests. */
 int http_route_matches(size_t i, const char *path);
 
+/* Percent-decodes a request path into out (at least strlen(raw) + 1 bytes).
+ * An encoded NUL, '/' or '\\' is refused, as is any "." or ".." segment, so
+ * neither a route parameter nor a dashboard file name can climb out.
+ * Returns 0, -1 for a malformed escape or a too small out (400), -2 for a
+ * refused path (404). Exposed for the unit tests. */
+int http_path_decode(const char *raw, char *out, size_t outsz);
+
 /* Checks a URL-decoded path for the static dashboard and turns it into a
  * path relative to the web folder ("index.html" for "/"). Returns 0, or -1
  * when the path could escape the folder or is not a plain file name

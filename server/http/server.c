@@ -271,15 +271,10 @@ hexval(char c)
 	return -1;
 }
 
-/*
- * Decodes the request path ourselves (CivetWeb's decode_url is off: it
- * would turn %00 into an early end of string and %2f into a separator).
- * An encoded NUL, '/' or '\\' is refused, as is any "." or ".." segment, so
- * neither a route parameter nor a dashboard file name can climb out.
- * Returns 0, -1 for a malformed escape (400), -2 for a refused path (404).
- */
-static int
-path_decode(const char *raw, char *out, size_t outsz)
+/* See http.h. CivetWeb's decode_url is off: it would turn %00 into an early
+ * end of string and %2f into a separator. */
+int
+http_path_decode(const char *raw, char *out, size_t outsz)
 {
 	size_t i = 0, o = 0;
 	const char *seg;
@@ -554,7 +549,7 @@ on_request(struct mg_connection *conn, void *cbdata)
 		send_err(&x, &e, NULL);
 		goto out;
 	}
-	dec = path_decode(raw, path, plen + 1);
+	dec = http_path_decode(raw, path, plen + 1);
 	if (dec == -1) {
 		send_error(&x, 400, "invalid_argument", "the request path has a malformed percent-encoding", NULL);
 		goto out;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -130,6 +132,27 @@ test_sigterm_stops_cleanly(void **state)
 	tk_cleanup(&s);
 }
 
+static void
+test_sigint_stops_cleanly(void **state)
+{
+	struct tk_server s;
+	int status = 0, waited;
+
+	(void)state;
+	assert_int_equal(tk_start(&s, NULL), 0);
+	assert_int_equal(kill(s.pid, SIGINT), 0);
+	for (waited = 0; waited < 10000; waited += 20) {
+		if (waitpid(s.pid, &status, WNOHANG) == s.pid)
+			break;
+		usleep(20000);
+	}
+	assert_true(waited < 10000);
+	s.pid = -1;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tk_cleanup(&s);
+}
+
 /*
  * Removing the database file, or chmod 000 on it, does not make a running
  * server unready: every worker keeps its open connection to the (unlinked)
@@ -189,6 +212,7 @@ main(void)
 		cmocka_unit_test(test_store_refusal_exits_3),
 		cmocka_unit_test(test_port_taken_exits_3),
 		cmocka_unit_test(test_sigterm_stops_cleanly),
+		cmocka_unit_test(test_sigint_stops_cleanly),
 		cmocka_unit_test(test_readyz_503_when_database_destroyed),
 	};
 

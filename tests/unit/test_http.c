@@ -93,6 +93,54 @@ test_static_path_refuses(void **state)
 	assert_int_equal(http_static_path("/", tiny, sizeof(tiny)), -1);
 }
 
+static void
+test_path_decode(void **state)
+{
+	static const struct {
+		const char *raw;
+		int rc;
+		const char *out;
+	} cases[] = {
+		{ "/", 0, "/" },
+		{ "/api/v1/tokens/bot", 0, "/api/v1/tokens/bot" },
+		{ "/api/v1/tokens/b%6Ft", 0, "/api/v1/tokens/bot" },
+		{ "/caf%C3%A9", 0, "/caf\xc3\xa9" },
+		{ "/a%20b", 0, "/a b" },
+		{ "/%252e%252e/x", 0, "/%2e%2e/x" },     /* decoded once; static.c refuses the '%' */
+		{ "/..", -2, NULL },
+		{ "/a/../b", -2, NULL },
+		{ "/./a", -2, NULL },
+		{ "/a/.", -2, NULL },
+		{ "/%2e%2e/etc", -2, NULL },
+		{ "/%2E%2e", -2, NULL },
+		{ "/.%2e/x", -2, NULL },
+		{ "/a%2fb", -2, NULL },
+		{ "/a%2Fb", -2, NULL },
+		{ "/a%5cb", -2, NULL },
+		{ "/a%00b", -2, NULL },
+		{ "/a%", -1, NULL },
+		{ "/a%2", -1, NULL },
+		{ "/a%zz", -1, NULL },
+		{ "/a%2g", -1, NULL },
+		{ "/...", 0, "/..." },                    /* a name, not a dot segment */
+		{ "/.well-known", 0, "/.well-known" },    /* routing decides; static.c refuses it */
+	};
+	char out[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = http_path_decode(cases[i].raw, out, sizeof(out));
+
+		if (rc != cases[i].rc)
+			fail_msg("'%s': got %d, want %d", cases[i].raw, rc, cases[i].rc);
+		if (rc == 0)
+			assert_string_equal(out, cases[i].out);
+	}
+	/* An output that is too small is an error, never a cut path. */
+	assert_int_equal(http_path_decode("/abcdef", out, 4), -1);
+}
+
 int
 main(void)
 {
@@ -100,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_route_matching),
 		cmocka_unit_test(test_static_path_accepts),
 		cmocka_unit_test(test_static_path_refuses),
+		cmocka_unit_test(test_path_decode),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
