@@ -74,4 +74,9 @@ int http_auth(struct store *st, int anonymous_read, const char *method, const ch
 int http_static_read(const char *web_dir, const char *rel, struct buf *out,
     const char **ctype, struct err *e);
 
+/* runner.c: runs fn(arg) on this worker's companion thread, which has an
+ * HTTP_HANDLER_STACK_BYTES stack (CivetWeb's own workers have 100 KiB), and
+ * waits for it. Returns 0, or -1 when no thread could be started (fn not run). */
+int http_runner_call(void (*fn)(void *), void *arg);
+
 #endif

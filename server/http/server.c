@@ -499,6 +499,43 @@ send_api(struct exchange *x, struct api_resp *rs)
 	    buf_str(&rs->text), buf_len(&rs->text), extra, NULL);
 }
 
+/* The two steps of a request that run on the big-stack runner thread. */
+struct auth_call {
+	struct http_server *h;
+	struct exchange *x;
+	const struct route *route;
+	struct api_principal *who;
+	int *invalid_token;
+	struct err *e;
+	int rc;
+};
+
+static void
+auth_call_run(void *p)
+{
+	struct auth_call *c = p;
+
+	c->rc = http_auth(c->h->store, c->h->cfg->anonymous_read, c->x->method,
+	    mg_get_header(c->x->conn, "Authorization"), c->route->min_role, c->who,
+	    c->invalid_token, c->e);
+}
+
+struct handler_call {
+	const struct route *route;
+	struct api_req *rq;
+	struct api_resp *rs;
+	struct err *e;
+	int rc;
+};
+
+static void
+handler_call_run(void *p)
+{
+	struct handler_call *c = p;
+
+	c->rc = c->route->fn(c->rq, c->rs, c->e);
+}
+
 static int
 on_request(struct mg_connection *conn, void *cbdata)
 {
@@ -517,6 +554,8 @@ on_request(struct mg_connection *conn, void *cbdata)
 	size_t idx = 0, plen;
 	int dec;
 	int invalid_token = 0;
+	struct auth_call ac;
+	struct handler_call hc;
 
 	memset(&x, 0, sizeof(x));
 	memset(&rq, 0, sizeof(rq));
@@ -581,8 +620,13 @@ on_request(struct mg_connection *conn, void *cbdata)
 	route = &http_routes[idx];
 	x.slot = idx;
 
-	if (http_auth(h->store, h->cfg->anonymous_read, x.method,
-	    mg_get_header(conn, "Authorization"), route->min_role, &who, &invalid_token, &e) < 0) {
+	ac = (struct auth_call){ h, &x, route, &who, &invalid_token, &e, -1 };
+	if (http_runner_call(auth_call_run, &ac) < 0) {
+		err_set(&e, ERR_UNAVAILABLE, "the server cannot start a request thread; try again");
+		send_err(&x, &e, NULL);
+		goto out;
+	}
+	if (ac.rc < 0) {
 		if (e.code == ERR_UNAUTHORIZED)
 			send_err(&x, &e, invalid_token ?
 			    "WWW-Authenticate: Bearer realm=\"skewd\", error=\"invalid_token\"\r\n" :
@@ -609,7 +653,13 @@ on_request(struct mg_connection *conn, void *cbdata)
 	rq.who = route->min_role != ROLE_NONE ? &who : NULL;
 	rq.store = h->store;
 	rq.cfg = h->cfg;
-	if (route->fn(&rq, &rs, &e) < 0) {
+	hc = (struct handler_call){ route, &rq, &rs, &e, -1 };
+	if (http_runner_call(handler_call_run, &hc) < 0) {
+		err_set(&e, ERR_UNAVAILABLE, "the server cannot start a request thread; try again");
+		send_err(&x, &e, NULL);
+		goto out;
+	}
+	if (hc.rc < 0) {
 		if (e.code == ERR_OK)
 			err_set(&e, ERR_INTERNAL, "handler for %s %s failed without saying why",
 			    route->method, route->pattern);

@@ -24,11 +24,12 @@
 #define HTTP_DRAIN_MAX_BYTES       (8 * 1024 * 1024)  /* unread body discarded after an early answer */
 #define HTTP_DRAIN_MAX_MS          2000               /* time spent discarding it */
 #define HTTP_MAX_JSON_DEPTH        64                 /* nesting of a JSON request body (100 KiB worker stacks) */
+#define HTTP_HANDLER_STACK_BYTES   (8 * 1024 * 1024)  /* stack of the thread that runs auth + handlers */
 
 /* Documents: YAML / JSON inputs to the diff, uploads, snapshots. */
 #define DOC_MAX_BYTES              (64 * 1024 * 1024) /* one input file */
 #define DOC_MAX_DEPTH              128                /* nesting of maps/lists */
-#define DOC_MAX_NODES              (4 * 1024 * 1024)  /* scalars+maps+lists after alias expansion */
+#define DOC_MAX_NODES              (8 * 1024 * 1024)  /* scalars+maps+lists after alias expansion (~DOC_MAX_BYTES / 8) */
 #define DOC_MAX_ALIAS_EXPANSION    10000              /* alias uses per document (billion laughs) */
 #define DOC_MAX_DOCUMENTS          100000             /* documents in one multi-doc YAML stream */
 #define DOC_MAX_SCALAR_BYTES       (4 * 1024 * 1024)
