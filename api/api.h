@@ -27,8 +27,19 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
+struct collect;
 struct config;
 struct err;
+struct seal;
+
+/* What the handlers reach, set up once by `skewd serve` (or `skewd demo`) and
+ * borrowed by every request. */
+struct api_services {
+	const struct config *cfg;
+	struct store *store;
+	struct seal *seal;          /* credential sealing and HMAC keys (seal.h); may be NULL in tests */
+	struct collect *collect;    /* the collector (collect.h); NULL when not running */
+};
 
 /* Who is asking: a verified API token, or the anonymous reader when the
  * config allows anonymous reads. */
@@ -59,6 +70,8 @@ struct api_req {
 	const struct api_principal *who;
 	struct store *store;            /* shared; see store.h for the threading rule */
 	const struct config *cfg;
+	struct seal *seal;              /* see struct api_services */
+	struct collect *collect;        /* see struct api_services */
 };
 
 /* A response as handlers build it. Use the api_resp_* helpers; the HTTP

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "cmd/cmd.h"
 #include "config/config.h"
 #include "http/http.h"
@@ -38,6 +39,7 @@ cmd_serve(int argc, char **argv)
 	struct err e = ERR_INIT;
 	struct store *st = NULL;
 	struct http_server *h = NULL;
+	struct api_services svc = { 0 };
 	const char *config_path = NULL;
 	char *db_path = NULL;
 	enum log_level level;
@@ -87,7 +89,9 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (http_start(&cfg, st, &h, &e) < 0) {
+	svc.cfg = &cfg;
+	svc.store = st;
+	if (http_start(&svc, &h, &e) < 0) {
 		fprintf(stderr, "skewd serve: %s\n", e.msg);
 		goto out;
 	}

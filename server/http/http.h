@@ -17,16 +17,16 @@
 
 #include <stddef.h>
 
-struct config;
+struct api_services;
 struct err;
-struct store;
 struct http_server;
 
-/* Starts listening on cfg->listen ("127.0.0.1:8080"; port 0 picks a free
- * port). `cfg` and `st` are borrowed and must outlive the server. Returns 0
- * and *out, or -1 with e set (ERR_INVALID for a bad option, ERR_IO when the
- * port cannot be bound or the dashboard folder is missing). */
-int http_start(const struct config *cfg, struct store *st, struct http_server **out, struct err *e);
+/* Starts listening on svc->cfg->listen ("127.0.0.1:8080"; port 0 picks a free
+ * port). `svc` and what it points to are borrowed and must outlive the server
+ * (svc->cfg and svc->store are required). Returns 0 and *out, or -1 with e set
+ * (ERR_INVALID for a bad option, ERR_IO when the port cannot be bound or the
+ * dashboard folder is missing). */
+int http_start(const struct api_services *svc, struct http_server **out, struct err *e);
 
 /* Stops accepting, waits for running requests, frees the server. NULL-safe. */
 void http_stop(struct http_server *h);

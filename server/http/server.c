@@ -41,6 +41,7 @@ struct http_server {
 	struct mg_context *ctx;
 	const struct config *cfg;
 	struct store *store;
+	struct api_services svc;
 	char web_dir[PATH_MAX];     /* canonical; "" when there is no dashboard folder */
 	char url[192];
 	size_t max_body;
@@ -653,6 +654,8 @@ on_request(struct mg_connection *conn, void *cbdata)
 	rq.who = route->min_role != ROLE_NONE ? &who : NULL;
 	rq.store = h->store;
 	rq.cfg = h->cfg;
+	rq.seal = h->svc.seal;
+	rq.collect = h->svc.collect;
 	hc = (struct handler_call){ route, &rq, &rs, &e, -1 };
 	if (http_runner_call(handler_call_run, &hc) < 0) {
 		err_set(&e, ERR_UNAVAILABLE, "the server cannot start a request thread; try again");
@@ -780,8 +783,9 @@ find_web_dir(const struct config *cfg, char *out, size_t outsz, struct err *e)
 }
 
 int
-http_start(const struct config *cfg, struct store *st, struct http_server **out, struct err *e)
+http_start(const struct api_services *svc, struct http_server **out, struct err *e)
 {
+	const struct config *cfg = svc->cfg;
 	struct http_server *h = NULL;
 	struct mg_callbacks cb;
 	struct mg_init_data init;
@@ -798,8 +802,9 @@ http_start(const struct config *cfg, struct store *st, struct http_server **out,
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory starting the HTTP server");
+	h->svc = *svc;
 	h->cfg = cfg;
-	h->store = st;
+	h->store = svc->store;
 	h->max_body = cfg->max_body_bytes > 0 ? cfg->max_body_bytes : HTTP_MAX_BODY_BYTES;
 	if (find_web_dir(cfg, h->web_dir, sizeof(h->web_dir), e) < 0)
 		goto fail;
