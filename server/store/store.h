@@ -83,4 +83,54 @@ int store_token_list(struct store *s, struct store_token **items, size_t *n, str
 /* Revokes by name; ERR_NOT_FOUND when no active token has it. */
 int store_token_revoke(struct store *s, const char *name, struct err *e);
 
+/*
+ * Clusters (migration 0002). Credentials arrive here already sealed (seal.h):
+ * the store never sees a token, key or password in clear, and never returns
+ * the sealed blob through anything but store_cluster_get().
+ */
+#define STORE_MAX_NAME 63               /* DNS-1123 label: cluster names */
+
+struct store_cluster {
+	int64_t id;
+	char name[STORE_MAX_NAME + 1];
+	char *server;                   /* API server URL */
+	int insecure_skip_tls_verify;
+	char *ca_pem;                   /* public; NULL = system CAs */
+	char *namespaces_json;          /* JSON array of namespace names; "[]" = all */
+	char *label_selector;           /* "" = all workloads */
+	char *auth_kind;                /* "token" | "token_file" | "client_cert" | "in_cluster" */
+	unsigned char *sealed_auth;     /* seal_lock() of the auth JSON; NULL for none */
+	size_t sealed_auth_len;
+	char *prometheus_url;           /* NULL when none */
+	unsigned char *sealed_prometheus_token; /* NULL when none */
+	size_t sealed_prometheus_token_len;
+	int64_t created_at, updated_at;  /* unix seconds */
+	/* Health, written by the collector through store_cluster_health(). */
+	int64_t last_pull_at;           /* 0 = never */
+	int64_t last_success_at;        /* 0 = never */
+	int64_t last_duration_ms;
+	char *last_error;               /* a sentence, or NULL after a success */
+	char *server_version;           /* "v1.30.2", or NULL */
+};
+
+/* Frees the strings and wipes and frees the sealed blobs; NULL-safe. */
+void store_cluster_release(struct store_cluster *c);
+/* Creates (ERR_CONFLICT when the name exists) and sets c->id. */
+int store_cluster_create(struct store *s, struct store_cluster *c, struct err *e);
+/* Replaces every non-health field of the cluster with that name (ERR_NOT_FOUND). */
+int store_cluster_update(struct store *s, const struct store_cluster *c, struct err *e);
+int store_cluster_get(struct store *s, const char *name, struct store_cluster *out, struct err *e);
+/* Every cluster, by name; caller releases each and frees *items. */
+int store_cluster_list(struct store *s, struct store_cluster **items, size_t *n, struct err *e);
+/* Deletes the cluster and everything collected from it (targets, snapshots, evidence). */
+int store_cluster_delete(struct store *s, const char *name, struct err *e);
+/* Records the outcome of a pull: ok=1 clears last_error; error may be NULL. */
+int store_cluster_health(struct store *s, const char *name, int64_t pull_at, int ok,
+    const char *error, int64_t duration_ms, const char *server_version, struct err *e);
+
+/*
+ * Targets, snapshots and evidence (migration 0003) — owned by the collector's
+ * work; declarations are added below by that work.
+ */
+
 #endif

@@ -1,0 +1,62 @@
+/*
+ * collect.h - pulling clusters into snapshots.
+ *
+ * The collector discovers targets (Deployments, StatefulSets and
+ * LeaderWorkerSets in a cluster's watched namespaces that match its label
+ * selector), pulls each target's objects over kube.h, builds the snapshot
+ * document (docs/snapshot.md: the configuration, content-addressed) and the
+ * volatile evidence (pods, restarts, events, log excerpts, metric samples),
+ * and stores both through store.h. A scheduler thread pulls every cluster at
+ * the configured interval. A cluster that is down, slow, refuses the
+ * credentials or answers garbage records an error on that cluster and does
+ * not delay or break the others; nothing stored before is touched.
+ *
+ * Thread-safety: collect_cluster() and collect_target() may be called from
+ * any thread (API handlers) while the scheduler runs; pulls of one cluster
+ * are serialised.
+ */
+#ifndef SKEWD_COLLECT_COLLECT_H
+#define SKEWD_COLLECT_COLLECT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+struct err;
+struct seal;
+struct store;
+struct collect;
+
+struct collect_options {
+	int interval_s;            /* scheduler period; 0 = no scheduler (on demand only) */
+	int allow_http;            /* http:// API servers accepted */
+	long request_timeout_ms;   /* per request; 0 = default */
+	int history_days;          /* retention of snapshots and evidence; 0 = keep */
+};
+
+/* `st` and `seal` are borrowed and must outlive the collector. */
+int collect_new(struct store *st, const struct seal *seal, const struct collect_options *o,
+    struct collect **out, struct err *e);
+/* Starts the scheduler thread (no-op when interval_s is 0). */
+int collect_start(struct collect *c, struct err *e);
+/* Stops the scheduler, waits for running pulls, frees. NULL-safe. */
+void collect_free(struct collect *c);
+
+/* Pulls every target of a registered cluster now, discovering new ones.
+ * *out (new reference): {"snapshots": [{"id": N, "target": "cluster/ns/kind/name",
+ * "changed": true|false}], "errors": [{"target": "...", "message": "..."}]}.
+ * Returns -1 with e set only when the cluster itself cannot be reached or is unknown;
+ * the error is also recorded on the cluster's health. */
+int collect_cluster(struct collect *c, const char *cluster, json_t **out, struct err *e);
+/* Pulls one target now; `kind` is lowercase ("deployment", "statefulset", "leaderworkerset"). */
+int collect_target(struct collect *c, const char *cluster, const char *ns, const char *kind,
+    const char *name, json_t **out, struct err *e);
+
+/* The pure part, for tests, `skewd demo` and baseline imports: from the objects
+ * pulled for one target (see docs/snapshot.md, "raw pull"), builds the
+ * configuration document (`skewd.snapshot/v1`, the part that is hashed) and the
+ * evidence document. Secret values are replaced by seal_hmac() of them. New
+ * references in *config and *evidence. */
+int collect_build(const json_t *raw, const struct seal *seal, json_t **config, json_t **evidence,
+    struct err *e);
+
+#endif
