@@ -69,6 +69,14 @@ static const struct key keys[] = {
 	{ "anonymous_read", KEY_BOOL, OFF(anonymous_read), "SKEWD_ANONYMOUS_READ", NULL, 0, 0, 1, NULL },
 	{ "log_level", KEY_STRING, OFF(log_level), "SKEWD_LOG_LEVEL", "info", 0, 0, 0, check_log_level },
 	{ "log_json", KEY_BOOL, OFF(log_json), "SKEWD_LOG_JSON", NULL, 0, 0, 1, NULL },
+	{ "collect_interval_s", KEY_INT, OFF(collect_interval_s), "SKEWD_COLLECT_INTERVAL_S", NULL,
+	  CONFIG_DEFAULT_COLLECT_INTERVAL_S, 0, CONFIG_MAX_COLLECT_INTERVAL_S, NULL },
+	{ "allow_http_clusters", KEY_BOOL, OFF(allow_http_clusters), "SKEWD_ALLOW_HTTP_CLUSTERS", NULL,
+	  0, 0, 1, NULL },
+	{ "seal_key_file", KEY_OPT_STRING, OFF(seal_key_file), "SKEWD_SEAL_KEY_FILE", NULL, 0, 0, 0, NULL },
+	{ "in_cluster", KEY_BOOL, OFF(in_cluster), "SKEWD_IN_CLUSTER", NULL, 0, 0, 1, NULL },
+	{ "history_days", KEY_INT, OFF(history_days), "SKEWD_HISTORY_DAYS", NULL,
+	  CONFIG_DEFAULT_HISTORY_DAYS, 0, CONFIG_MAX_HISTORY_DAYS, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -487,19 +495,34 @@ config_release(struct config *c)
 	c->path = NULL;
 }
 
-char *
-config_db_path(const struct config *c)
+/* data_dir joined with `file` (which starts with '/'); NULL when out of memory. */
+static char *
+data_file(const struct config *c, const char *file)
 {
 	const char *dir = c->data_dir != NULL ? c->data_dir : "./data";
-	size_t len = strlen(dir);
+	size_t len = strlen(dir), flen = strlen(file);
 	char *out;
 
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
-	out = malloc(len + sizeof("/skewd.db"));
+	out = malloc(len + flen + 1);
 	if (out == NULL)
 		return NULL;
 	memcpy(out, dir, len);
-	memcpy(out + len, "/skewd.db", sizeof("/skewd.db"));
+	memcpy(out + len, file, flen + 1);
 	return out;
+}
+
+char *
+config_db_path(const struct config *c)
+{
+	return data_file(c, "/skewd.db");
+}
+
+char *
+config_seal_key_path(const struct config *c)
+{
+	if (c->seal_key_file != NULL)
+		return strdup(c->seal_key_file);
+	return data_file(c, "/seal.key");
 }

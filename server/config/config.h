@@ -38,6 +38,13 @@ struct config {
 	/* logging */
 	char *log_level;         /* "error" | "warn" | "info" | "debug" */
 	int log_json;            /* 1: log lines are JSON objects */
+
+	/* clusters and collection */
+	int collect_interval_s;  /* scheduler period; 0 = pull only on demand */
+	int allow_http_clusters; /* 1: http:// API servers may be registered */
+	char *seal_key_file;     /* NULL = data_dir/seal.key */
+	int in_cluster;          /* 1: register cluster "in-cluster" from the pod's service account */
+	int history_days;        /* retention of snapshots and evidence; 0 = keep all */
 };
 
 /* Loads defaults, then `path` when not NULL, then the environment (SKEWD_LISTEN,
@@ -50,6 +57,10 @@ void config_release(struct config *c);
 
 /* Full path of the SQLite file (data_dir/skewd.db); caller frees. NULL when out of memory. */
 char *config_db_path(const struct config *c);
+
+/* Full path of the seal key file (seal_key_file, else data_dir/seal.key); caller
+ * frees. NULL when out of memory. */
+char *config_seal_key_path(const struct config *c);
 
 /* The i-th config key's name and environment variable (borrowed, static), or
  * NULL past the last key; lets tests and docs walk every key. */

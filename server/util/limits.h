@@ -85,6 +85,10 @@
 #define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
 #define CONFIG_MIN_TIMEOUT_MS      100
 #define CONFIG_MAX_TIMEOUT_MS      600000
+#define CONFIG_DEFAULT_COLLECT_INTERVAL_S 300         /* collect_interval_s */
+#define CONFIG_MAX_COLLECT_INTERVAL_S 86400
+#define CONFIG_DEFAULT_HISTORY_DAYS 30                /* history_days */
+#define CONFIG_MAX_HISTORY_DAYS    36500
 
 /* Simulated Kubernetes API server (server/kubesim/, tests and skewd demo). */
 #define KUBESIM_DEFAULT_THREADS    32                 /* CivetWeb workers; each hung request holds one */

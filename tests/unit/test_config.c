@@ -67,6 +67,14 @@ test_defaults(void **state)
 	db = config_db_path(&c);
 	assert_string_equal(db, "./data/skewd.db");
 	free(db);
+	assert_int_equal(c.collect_interval_s, CONFIG_DEFAULT_COLLECT_INTERVAL_S);
+	assert_int_equal(c.allow_http_clusters, 0);
+	assert_null(c.seal_key_file);
+	assert_int_equal(c.in_cluster, 0);
+	assert_int_equal(c.history_days, CONFIG_DEFAULT_HISTORY_DAYS);
+	db = config_seal_key_path(&c);
+	assert_string_equal(db, "./data/seal.key");
+	free(db);
 	config_release(&c);
 	config_release(&c);
 	config_release(NULL);
@@ -130,6 +138,11 @@ test_env_overrides(void **state)
 		{ "SKEWD_ANONYMOUS_READ", "1" },
 		{ "SKEWD_LOG_LEVEL", "warn" },
 		{ "SKEWD_LOG_JSON", "true" },
+		{ "SKEWD_COLLECT_INTERVAL_S", "0" },
+		{ "SKEWD_ALLOW_HTTP_CLUSTERS", "true" },
+		{ "SKEWD_SEAL_KEY_FILE", "/tmp/k/seal.key" },
+		{ "SKEWD_IN_CLUSTER", "1" },
+		{ "SKEWD_HISTORY_DAYS", "7" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;
@@ -165,6 +178,15 @@ test_env_overrides(void **state)
 		case 8: assert_int_equal(c.anonymous_read, 1); break;
 		case 9: assert_string_equal(c.log_level, "warn"); break;
 		case 10: assert_int_equal(c.log_json, 1); break;
+		case 11: assert_int_equal(c.collect_interval_s, 0); break;
+		case 12: assert_int_equal(c.allow_http_clusters, 1); break;
+		case 13:
+			db = config_seal_key_path(&c);
+			assert_string_equal(db, "/tmp/k/seal.key");
+			free(db);
+			break;
+		case 14: assert_int_equal(c.in_cluster, 1); break;
+		case 15: assert_int_equal(c.history_days, 7); break;
 		default: fail();
 		}
 		config_release(&c);
