@@ -81,6 +81,10 @@
 #define TOKEN_ID_BYTES             8                  /* random bytes of the public token id */
 #define TOKEN_TOUCH_INTERVAL_S     60                 /* last_used_at is written at most this often */
 
+/* Sealed credentials (server/seal/). */
+#define SEAL_MAX_PLAIN_BYTES       (1024 * 1024)      /* one value to seal: a token, or a client cert + key */
+#define SEAL_MAX_AAD_BYTES         1024               /* the label a sealed value is bound to */
+
 /* Config keys that are numbers: the accepted ranges. */
 #define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
 #define CONFIG_MIN_TIMEOUT_MS      100
