@@ -59,4 +59,19 @@ int collect_target(struct collect *c, const char *cluster, const char *ns, const
 int collect_build(const json_t *raw, const struct seal *seal, json_t **config, json_t **evidence,
     struct err *e);
 
+#define COLLECT_SNAPSHOT_SCHEMA "skewd.snapshot/v1"
+#define COLLECT_SNAPSHOT_VERSION 1
+
+/* The content hash of a configuration document: lower-case hex SHA-256 of its
+ * canonical JSON (doc_canonical_json). Returns 0, or -1 with e set. */
+int collect_hash(const json_t *config, char out[65], struct err *e);
+
+/* A raw pull from a flat array of Kubernetes objects (a state folder, a saved
+ * `kubectl get -o json` List's items, a GitOps file): the workload `kind`/`name`
+ * (kind as written, any case) in `ns`, every other object binned by kind. The
+ * filtering (which Pods, Services, ... belong to the workload) is collect_build's.
+ * *raw is a new reference. ERR_NOT_FOUND when the workload is not among them. */
+int collect_raw_from_objects(const json_t *objects, const char *cluster, const char *ns,
+    const char *kind, const char *name, json_t **raw, struct err *e);
+
 #endif

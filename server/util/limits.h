@@ -111,4 +111,21 @@
 #define KUBESIM_CERT_DAYS          365                /* validity of the generated certificates */
 #define KUBESIM_MAX_CN             64                 /* a client certificate CN (user name) */
 
+/* Collector (server/collect/). */
+#define COLLECT_EVENT_WINDOW_S     7200               /* events and logs of the last 2 hours */
+#define COLLECT_LOG_MAX_BYTES      (256 * 1024)       /* one container's log read per pull (limitBytes) */
+#define COLLECT_LOG_MAX_LINES      200                /* matching log lines kept per container */
+#define COLLECT_LOG_LINE_MAX       1024               /* one kept log line; longer is cut */
+#define COLLECT_MAX_EVENTS         200                /* events kept per target */
+#define COLLECT_MAX_PODS           1000               /* pods of one workload */
+#define COLLECT_MAX_TARGETS        1000               /* workloads of one cluster */
+#define COLLECT_MAX_NAME_ROOM      320                /* a synthetic pod name: workload name + "-pod-N" */
+#define COLLECT_MAX_PATH           4096               /* one API path with its query */
+#define COLLECT_MAX_SELECTOR       2048               /* a label selector as a query value */
+#define COLLECT_MODELS_MAX_BYTES   (1024 * 1024)      /* one /v1/models answer */
+#define COLLECT_LIST_MAX_BYTES     (64 * 1024 * 1024) /* one list answer */
+#define COLLECT_WORKERS            4                  /* clusters pulled at once by the scheduler */
+#define COLLECT_DEFAULT_TIMEOUT_MS 10000              /* per request, when the config gives none */
+#define COLLECT_MAX_CLUSTERS       1024               /* clusters the scheduler looks at per round */
+
 #endif
