@@ -129,8 +129,95 @@ int store_cluster_health(struct store *s, const char *name, int64_t pull_at, int
     const char *error, int64_t duration_ms, const char *server_version, struct err *e);
 
 /*
- * Targets, snapshots and evidence (migration 0003) — owned by the collector's
- * work; declarations are added below by that work.
+ * Targets, snapshots and evidence (migration 0003).
+ *
+ * A target is one workload of a cluster, found by discovery. Each pull of a
+ * target is recorded by store_snapshot_record(): the configuration document is
+ * content-addressed (kept once per hash, shared by every target and pull that
+ * has it), and the pull's volatile evidence is kept beside it, one row per
+ * pull. Times are unix seconds. Kinds are kept lowercase ("deployment"): the
+ * store lowercases what it is given, so "Deployment" finds the same target.
  */
+struct store_target {
+	int64_t id;
+	char cluster[STORE_MAX_NAME + 1];
+	char ns[STORE_MAX_NAMESPACE + 1];
+	char kind[STORE_MAX_KIND + 1];
+	char name[STORE_MAX_OBJECT_NAME + 1];
+	int64_t first_seen, last_seen;
+	int64_t latest_snapshot_id;     /* 0 = none */
+	int gone;                       /* absent at the last discovery */
+};
+
+/* Creates the target or moves its last_seen forward (and clears gone); *id
+ * (may be NULL) gets its id. ERR_NOT_FOUND when the cluster is unknown,
+ * ERR_INVALID for an empty or over-long namespace, kind or name. */
+int store_target_upsert(struct store *s, const char *cluster, const char *ns, const char *kind,
+    const char *name, int64_t seen_at, int64_t *id, struct err *e);
+/* ERR_NOT_FOUND when there is no such target. */
+int store_target_get(struct store *s, const char *cluster, const char *ns, const char *kind,
+    const char *name, struct store_target *out, struct err *e);
+int store_target_get_by_id(struct store *s, int64_t id, struct store_target *out, struct err *e);
+/* Targets of one cluster (NULL = all), ordered by cluster, ns, kind, name;
+ * caller frees *items. ERR_NOT_FOUND when the named cluster is unknown. */
+int store_target_list(struct store *s, const char *cluster, struct store_target **items, size_t *n,
+    struct err *e);
+/* After a discovery at `discovered_at`: the cluster's targets whose last_seen
+ * is older get gone = 1, the others gone = 0. ERR_NOT_FOUND for an unknown cluster. */
+int store_target_mark_gone(struct store *s, const char *cluster, int64_t discovered_at, struct err *e);
+
+struct store_snapshot {
+	int64_t id;
+	int64_t target_id;
+	char hash[65];                  /* hex SHA-256 of the canonical configuration JSON */
+	int64_t first_seen, last_seen;  /* first and last pull that found this content */
+	int64_t size;                   /* bytes of the configuration document */
+};
+
+/* Records one pull of a target, in one transaction. When the target's latest
+ * snapshot has `hash` (64 lowercase hex), its last_seen moves to taken_at and
+ * *changed = 0 with the same *snapshot_id; else the document is stored once
+ * per hash (as given, not re-hashed) and a new snapshot row is added,
+ * *changed = 1. Either way one evidence row (target, snapshot, taken_at,
+ * evidence_json) is added; evidence_json NULL is stored as "{}". The config is
+ * at most DOC_MAX_BYTES, the evidence STORE_MAX_EVIDENCE_BYTES (ERR_TOO_LARGE).
+ * ERR_NOT_FOUND when the target is unknown. snapshot_id and changed may be NULL. */
+int store_snapshot_record(struct store *s, int64_t target_id, const char *hash, const char *config_json,
+    size_t config_len, const char *evidence_json, size_t evidence_len, int64_t taken_at,
+    int64_t *snapshot_id, int *changed, struct err *e);
+/* One snapshot's metadata and, when config_json is not NULL, its document
+ * (NUL-terminated, caller frees). ERR_NOT_FOUND when there is no such snapshot. */
+int store_snapshot_get(struct store *s, int64_t id, struct store_snapshot *meta, char **config_json,
+    struct err *e);
+/* A target's history, newest first: snapshots with id < before_id (0 = from the
+ * newest), at most `limit` (0 or above STORE_MAX_PAGE means STORE_MAX_PAGE).
+ * Caller frees *items. An unknown target has an empty history. */
+int store_snapshot_list(struct store *s, int64_t target_id, int64_t before_id, size_t limit,
+    struct store_snapshot **items, size_t *n, struct err *e);
+
+/* The evidence of the target's most recent pull: *evidence_json (caller frees)
+ * and *taken_at (may be NULL). ERR_NOT_FOUND when the target has none. */
+int store_evidence_latest(struct store *s, int64_t target_id, char **evidence_json, int64_t *taken_at,
+    struct err *e);
+
+struct store_evidence {
+	int64_t id;
+	int64_t snapshot_id;
+	int64_t taken_at;
+	char *json;                     /* owned by the array's owner */
+};
+/* Evidence rows of a target with since <= taken_at <= until (until 0 = no end),
+ * oldest first, at most `limit` (0 or above STORE_MAX_PAGE means STORE_MAX_PAGE).
+ * Caller frees with store_evidence_free(). */
+int store_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until, size_t limit,
+    struct store_evidence **items, size_t *n, struct err *e);
+/* Frees each json and the array; NULL-safe. */
+void store_evidence_free(struct store_evidence *items, size_t n);
+
+/* Retention, in one transaction: removes evidence taken before older_than,
+ * snapshots last seen before it except each target's latest, and documents no
+ * snapshot references any more. *removed (may be NULL) gets the number of
+ * rows removed in all three. */
+int store_prune(struct store *s, int64_t older_than, int64_t *removed, struct err *e);
 
 #endif

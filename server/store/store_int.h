@@ -72,6 +72,41 @@ struct store_backend {
 	int (*token_list)(struct store *s, struct store_token **items, size_t *n, struct err *e);
 	/* Revokes the active token called `name`; ERR_NOT_FOUND when none. */
 	int (*token_revoke)(struct store *s, const char *name, int64_t now, struct err *e);
+
+	/* Clusters (store_cluster.c checks the fields first). cluster_insert sets
+	 * c->id; ERR_CONFLICT when the name exists. cluster_update replaces the
+	 * non-health fields and sets updated_at = now. cluster_delete removes the
+	 * cluster, everything collected from it and documents left unreferenced. */
+	int (*cluster_insert)(struct store *s, struct store_cluster *c, struct err *e);
+	int (*cluster_update)(struct store *s, const struct store_cluster *c, int64_t now, struct err *e);
+	int (*cluster_get)(struct store *s, const char *name, struct store_cluster *out, struct err *e);
+	int (*cluster_list)(struct store *s, struct store_cluster **items, size_t *n, struct err *e);
+	int (*cluster_delete)(struct store *s, const char *name, struct err *e);
+	int (*cluster_health)(struct store *s, const char *name, int64_t pull_at, int ok, const char *error,
+	    int64_t duration_ms, const char *server_version, struct err *e);
+
+	/* Targets, snapshots, evidence (store_snapshot.c checks the arguments and
+	 * lowercases kinds first); the contracts are those of store.h. */
+	int (*target_upsert)(struct store *s, const char *cluster, const char *ns, const char *kind,
+	    const char *name, int64_t seen_at, int64_t *id, struct err *e);
+	int (*target_get)(struct store *s, const char *cluster, const char *ns, const char *kind,
+	    const char *name, struct store_target *out, struct err *e);
+	int (*target_get_by_id)(struct store *s, int64_t id, struct store_target *out, struct err *e);
+	int (*target_list)(struct store *s, const char *cluster, struct store_target **items, size_t *n,
+	    struct err *e);
+	int (*target_mark_gone)(struct store *s, const char *cluster, int64_t discovered_at, struct err *e);
+	int (*snapshot_record)(struct store *s, int64_t target_id, const char *hash, const char *config_json,
+	    size_t config_len, const char *evidence_json, size_t evidence_len, int64_t taken_at,
+	    int64_t *snapshot_id, int *changed, struct err *e);
+	int (*snapshot_get)(struct store *s, int64_t id, struct store_snapshot *meta, char **config_json,
+	    struct err *e);
+	int (*snapshot_list)(struct store *s, int64_t target_id, int64_t before_id, size_t limit,
+	    struct store_snapshot **items, size_t *n, struct err *e);
+	int (*evidence_latest)(struct store *s, int64_t target_id, char **evidence_json, int64_t *taken_at,
+	    struct err *e);
+	int (*evidence_range)(struct store *s, int64_t target_id, int64_t since, int64_t until, size_t limit,
+	    struct store_evidence **items, size_t *n, struct err *e);
+	int (*prune)(struct store *s, int64_t older_than, int64_t *removed, struct err *e);
 };
 
 struct store {

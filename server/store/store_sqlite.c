@@ -1,7 +1,8 @@
 /*
  * store_sqlite.c - the SQLite backend: connections (one per thread), the
  * settings every connection gets, and migrations. Token SQL is in
- * store_sqlite_token.c.
+ * store_sqlite_token.c, cluster SQL in store_sqlite_cluster.c, target,
+ * snapshot and evidence SQL in store_sqlite_snapshot.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -236,9 +237,8 @@ store_sqlite_db(struct store *s, struct err *e)
 	return db;
 }
 
-/* Runs one statement without parameters or rows (transaction control). */
-static int
-exec_simple(sqlite3 *db, const char *sql, const char *what, struct err *e)
+int
+store_sqlite_exec(sqlite3 *db, const char *sql, const char *what, struct err *e)
 {
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
@@ -312,7 +312,7 @@ apply_one(sqlite3 *db, const struct store_mig *m, int *applied, struct err *e)
 	snprintf(what, sizeof(what), "applying migration '%s'", m->file);
 	/* IMMEDIATE takes the write lock now, so two skewd processes starting at
 	 * once queue here (busy_timeout) instead of both applying. */
-	if (exec_simple(db, "BEGIN IMMEDIATE", what, e) < 0)
+	if (store_sqlite_exec(db, "BEGIN IMMEDIATE", what, e) < 0)
 		goto out;
 	in_tx = 1;
 	rc = sqlite3_prepare_v2(db, find_sql, -1, &st, NULL);
@@ -334,7 +334,7 @@ apply_one(sqlite3 *db, const struct store_mig *m, int *applied, struct err *e)
 		sqlite3_finalize(st);
 		st = NULL;
 		in_tx = 0;
-		ret = exec_simple(db, "COMMIT", what, e);
+		ret = store_sqlite_exec(db, "COMMIT", what, e);
 		goto out;
 	}
 	if (rc != SQLITE_DONE) {
@@ -372,7 +372,7 @@ apply_one(sqlite3 *db, const struct store_mig *m, int *applied, struct err *e)
 	sqlite3_finalize(st);
 	st = NULL;
 	in_tx = 0;
-	if (exec_simple(db, "COMMIT", what, e) < 0)
+	if (store_sqlite_exec(db, "COMMIT", what, e) < 0)
 		goto out;
 	*applied = 1;
 	ret = 0;
@@ -390,7 +390,7 @@ migrate(sqlite3 *db, const char *path, const struct store_mig *migs, size_t n, s
 	size_t i, count = 0;
 	int applied;
 
-	if (exec_simple(db, migrations_table_sql, "creating the migrations table", e) < 0)
+	if (store_sqlite_exec(db, migrations_table_sql, "creating the migrations table", e) < 0)
 		return -1;
 	if (check_known(db, migs, n, e) < 0)
 		return -1;
@@ -623,4 +623,21 @@ const struct store_backend store_sqlite_backend = {
 	.token_touch = store_sqlite_token_touch,
 	.token_list = store_sqlite_token_list,
 	.token_revoke = store_sqlite_token_revoke,
+	.cluster_insert = store_sqlite_cluster_insert,
+	.cluster_update = store_sqlite_cluster_update,
+	.cluster_get = store_sqlite_cluster_get,
+	.cluster_list = store_sqlite_cluster_list,
+	.cluster_delete = store_sqlite_cluster_delete,
+	.cluster_health = store_sqlite_cluster_health,
+	.target_upsert = store_sqlite_target_upsert,
+	.target_get = store_sqlite_target_get,
+	.target_get_by_id = store_sqlite_target_get_by_id,
+	.target_list = store_sqlite_target_list,
+	.target_mark_gone = store_sqlite_target_mark_gone,
+	.snapshot_record = store_sqlite_snapshot_record,
+	.snapshot_get = store_sqlite_snapshot_get,
+	.snapshot_list = store_sqlite_snapshot_list,
+	.evidence_latest = store_sqlite_evidence_latest,
+	.evidence_range = store_sqlite_evidence_range,
+	.prune = store_sqlite_prune,
 };

@@ -28,4 +28,42 @@ int store_sqlite_token_touch(struct store *s, int64_t id, int64_t now, struct er
 int store_sqlite_token_list(struct store *s, struct store_token **items, size_t *n, struct err *e);
 int store_sqlite_token_revoke(struct store *s, const char *name, int64_t now, struct err *e);
 
+/* The cluster functions of the backend (store_sqlite_cluster.c). */
+int store_sqlite_cluster_insert(struct store *s, struct store_cluster *c, struct err *e);
+int store_sqlite_cluster_update(struct store *s, const struct store_cluster *c, int64_t now,
+    struct err *e);
+int store_sqlite_cluster_get(struct store *s, const char *name, struct store_cluster *out,
+    struct err *e);
+int store_sqlite_cluster_list(struct store *s, struct store_cluster **items, size_t *n, struct err *e);
+int store_sqlite_cluster_delete(struct store *s, const char *name, struct err *e);
+int store_sqlite_cluster_health(struct store *s, const char *name, int64_t pull_at, int ok,
+    const char *error, int64_t duration_ms, const char *server_version, struct err *e);
+
+/* Targets, snapshots and evidence (store_sqlite_snapshot.c). */
+int store_sqlite_target_upsert(struct store *s, const char *cluster, const char *ns, const char *kind,
+    const char *name, int64_t seen_at, int64_t *id, struct err *e);
+int store_sqlite_target_get(struct store *s, const char *cluster, const char *ns, const char *kind,
+    const char *name, struct store_target *out, struct err *e);
+int store_sqlite_target_get_by_id(struct store *s, int64_t id, struct store_target *out, struct err *e);
+int store_sqlite_target_list(struct store *s, const char *cluster, struct store_target **items,
+    size_t *n, struct err *e);
+int store_sqlite_target_mark_gone(struct store *s, const char *cluster, int64_t discovered_at,
+    struct err *e);
+int store_sqlite_snapshot_record(struct store *s, int64_t target_id, const char *hash,
+    const char *config_json, size_t config_len, const char *evidence_json, size_t evidence_len,
+    int64_t taken_at, int64_t *snapshot_id, int *changed, struct err *e);
+int store_sqlite_snapshot_get(struct store *s, int64_t id, struct store_snapshot *meta,
+    char **config_json, struct err *e);
+int store_sqlite_snapshot_list(struct store *s, int64_t target_id, int64_t before_id, size_t limit,
+    struct store_snapshot **items, size_t *n, struct err *e);
+int store_sqlite_evidence_latest(struct store *s, int64_t target_id, char **evidence_json,
+    int64_t *taken_at, struct err *e);
+int store_sqlite_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until,
+    size_t limit, struct store_evidence **items, size_t *n, struct err *e);
+int store_sqlite_prune(struct store *s, int64_t older_than, int64_t *removed, struct err *e);
+
+/* Runs a statement without parameters or rows (BEGIN, COMMIT, ...). Returns 0
+ * or -1 with e set, prefixed with `what`. */
+int store_sqlite_exec(sqlite3 *db, const char *sql, const char *what, struct err *e);
+
 #endif
