@@ -72,6 +72,8 @@ struct kube_options {
 int kube_client_new(const struct kube_creds *creds, const struct kube_options *opt,
     struct kube_client **out, struct err *e);
 void kube_client_free(struct kube_client *k);
+/* Connections the client has opened so far (the rest of its requests reused one). */
+unsigned long kube_client_connects(const struct kube_client *k);
 
 /* GET path (absolute path + query, e.g. "/api/v1/namespaces/llm/pods?labelSelector=app%3Dx"),
  * expecting JSON. Returns 0 and *out (new reference), or -1 with e set. */
@@ -89,7 +91,7 @@ int kube_batch_new(struct kube_client *k, struct kube_batch **out, struct err *e
 /* Returns the request's index (>= 0), or -1 with e set. want_json 0 = text. */
 int kube_batch_add(struct kube_batch *b, const char *path, int want_json, size_t max, struct err *e);
 int kube_batch_run(struct kube_batch *b, struct err *e);
-/* The outcome of request i: 0 with *json (borrowed, valid until kube_batch_free) or *text/*len
+/* The outcome of request i: 0 with *json (borrowed, valid until kube_batch_free) or *text and *len
  * (borrowed), or -1 with item_err set to that request's error. */
 int kube_batch_result(const struct kube_batch *b, size_t i, json_t **json, const char **text,
     size_t *len, struct err *item_err);

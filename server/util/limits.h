@@ -90,6 +90,25 @@
 #define SEAL_MAX_PLAIN_BYTES       (1024 * 1024)      /* one value to seal: a token, or a client cert + key */
 #define SEAL_MAX_AAD_BYTES         1024               /* the label a sealed value is bound to */
 
+/* Kubernetes API client (server/kube/). */
+#define KUBE_CONNECT_TIMEOUT_MS    10000              /* TCP + TLS handshake of one connection */
+#define KUBE_REQUEST_TIMEOUT_MS    30000              /* one whole request, first byte to last */
+#define KUBE_MAX_RESPONSE_BYTES    (32 * 1024 * 1024) /* one answer, after gzip decoding */
+#define KUBE_MAX_PARALLEL          8                  /* requests in flight per batch */
+#define KUBE_MAX_PARALLEL_LIMIT    64                 /* the most a caller may ask for */
+#define KUBE_MAX_BATCH             4096               /* requests in one batch */
+#define KUBE_MAX_KUBECONFIG_BYTES  (1024 * 1024)      /* one kubeconfig upload */
+#define KUBE_MAX_TOKEN_BYTES       16384              /* a bearer token, or a token file */
+#define KUBE_MAX_PEM_BYTES         (1024 * 1024)      /* a CA bundle, client certificate or key */
+#define KUBE_MAX_URL_BYTES         2048               /* an API server URL */
+#define KUBE_MAX_PATH_BYTES        8192               /* a request path with its query */
+#define KUBE_MAX_JSON_DEPTH        128                /* nesting of an answer (jansson recurses); as DOC_MAX_DEPTH */
+#define KUBE_MAX_ERROR_BODY_BYTES  (64 * 1024)        /* the body of a non-2xx answer that is read */
+#define KUBE_MAX_STATUS_CHARS      300                /* an API server's Status message quoted in an error */
+#define KUBE_LOW_SPEED_BYTES       16                 /* slower than this many bytes/s ... */
+#define KUBE_LOW_SPEED_TIME_S      15                 /* ... for this long ends a request */
+#define KUBE_POLL_MS               1000               /* longest wait in curl_multi_poll() */
+
 /* Config keys that are numbers: the accepted ranges. */
 #define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
 #define CONFIG_MIN_TIMEOUT_MS      100
