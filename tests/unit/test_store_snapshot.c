@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +460,70 @@ test_prune(void **state)
 	assert_int_equal(store_prune(f->s, 1000000, NULL, &e), 0);
 }
 
+#define RACE_THREADS 4
+#define RACE_PULLS 25
+
+struct race {
+	struct fx *f;
+	int64_t target;
+	int64_t ids[RACE_PULLS];
+	int changed;
+	int failed;
+};
+
+static void *
+race_main(void *arg)
+{
+	struct race *r = arg;
+	char json[128], hash[65];
+	struct err e = ERR_INIT;
+	int i, changed;
+
+	doc(5, json, sizeof(json), hash);
+	for (i = 0; i < RACE_PULLS; i++) {
+		if (store_snapshot_record(r->f->s, r->target, hash, json, strlen(json), "{}", 2, 100 + i,
+		    &r->ids[i], &changed, &e) < 0) {
+			r->failed = 1;
+			break;
+		}
+		r->changed += changed;
+	}
+	return NULL;
+}
+
+/* Pulls of one target racing on their own connections: the first one decides
+ * "changed", every other one finds the same hash. */
+static void
+test_concurrent_record(void **state)
+{
+	struct fx *f = *state;
+	struct race r[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	struct err e = ERR_INIT;
+	int64_t target = 0;
+	int i, j, changed = 0;
+
+	assert_int_equal(store_target_upsert(f->s, "prod-us", "llm", "deployment", "vllm", 100, &target, &e), 0);
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < RACE_THREADS; i++) {
+		r[i].f = f;
+		r[i].target = target;
+		assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+	}
+	for (i = 0; i < RACE_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (i = 0; i < RACE_THREADS; i++) {
+		assert_int_equal(r[i].failed, 0);
+		changed += r[i].changed;
+		for (j = 0; j < RACE_PULLS; j++)
+			assert_int_equal(r[i].ids[j], r[0].ids[0]);
+	}
+	assert_int_equal(changed, 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM snapshots"), 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM documents"), 1);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM evidence"), RACE_THREADS * RACE_PULLS);
+}
+
 int
 main(void)
 {
@@ -469,6 +534,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_record, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
