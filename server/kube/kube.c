@@ -413,7 +413,7 @@ json_too_deep(const char *s, size_t len, int limit)
 		} else if (c == '[' || c == '{') {
 			if (++depth > limit)
 				return 1;
-		} else if (c == ']' || c == '}') {
+		} else if ((c == ']' || c == '}') && depth > 0) {
 			depth--;
 		}
 	}
@@ -551,7 +551,7 @@ req_finish(struct kube_req *r, CURLcode rc)
 		return;
 	}
 	if (status >= 300 && (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && r->over) ||
-	    rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR)) {
+	    rc == CURLE_FILESIZE_EXCEEDED || rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR)) {
 		status_message(r, msg, sizeof(msg));
 		if (status >= 300 && status <= 399) {
 			char host[256];

@@ -79,7 +79,7 @@ unsigned long kube_client_connects(const struct kube_client *k);
  * expecting JSON. Returns 0 and *out (new reference), or -1 with e set. */
 int kube_get_json(struct kube_client *k, const char *path, json_t **out, struct err *e);
 /* GET path as bytes (logs, /metrics). *out is NUL-terminated (caller frees). `max` 0 = the
- * client's cap; content_type (may be NULL) receives the Content-Type header. */
+ * client's cap (a larger `max` is lowered to it, here and in kube_batch_add()); content_type (may be NULL) receives the Content-Type header. */
 int kube_get_text(struct kube_client *k, const char *path, size_t max, char **out, size_t *len,
     char *content_type, size_t ctsize, struct err *e);
 /* GET /version: the gitVersion, e.g. "v1.30.2" (caller frees). */

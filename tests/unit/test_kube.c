@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -113,6 +114,16 @@ elapsed_ms(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1000 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The high-water mark of this process's memory, in KiB. */
+static long
+max_rss_kib(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
 }
 
 /* No error message may carry a credential. */
@@ -230,7 +241,14 @@ test_get_token(void **state)
 	size_t len = 0;
 
 	(void)state;
+	/* A proxy in the environment is not used (it would not answer). */
+	setenv("https_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
 	assert_int_equal(kube_get_json(k, "/api/v1/namespaces/llm/pods", &v, &e), 0);
+	unsetenv("https_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
 	assert_string_equal(json_string_value(json_object_get(v, "kind")), "PodList");
 	assert_int_equal(json_array_size(json_object_get(v, "items")), 3);
 	json_decref(v);
@@ -409,6 +427,12 @@ test_hang_and_slow(void **state)
 	ms = elapsed_ms(&t0);
 	assert_true(ms < 1500 + 1000);
 	assert_non_null(strstr(e.msg, "did not complete"));
+
+	/* One byte a second. */
+	assert_int_equal(kubesim_set_fault(F->k, "/api/v1/nodes", KUBESIM_FAULT_SLOW, 1000, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	get_fails(k, "/api/v1/nodes", ERR_TIMEOUT, &e);
+	assert_true(elapsed_ms(&t0) < 1500 + 1000);
 	kube_client_free(k);
 }
 
@@ -420,6 +444,7 @@ test_truncated_and_huge(void **state)
 	struct timespec t0;
 	char *s = NULL;
 	size_t len;
+	long rss;
 
 	(void)state;
 	assert_int_equal(kubesim_set_fault(F->k, "/api/v1/nodes", KUBESIM_FAULT_TRUNCATED, 0, &e), 0);
@@ -428,10 +453,13 @@ test_truncated_and_huge(void **state)
 
 	/* 20 MiB against a 1 MiB cap: stops at the cap, quickly. */
 	assert_int_equal(kubesim_set_fault(F->k, "/api/v1/pods", KUBESIM_FAULT_HUGE, 20, &e), 0);
+	rss = max_rss_kib();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	get_fails(k, "/api/v1/pods", ERR_TOO_LARGE, &e);
 	assert_true(elapsed_ms(&t0) < 5000);
 	assert_non_null(strstr(e.msg, "1048576 bytes"));
+	/* Memory stayed near the cap, nowhere near 20 MiB. */
+	assert_true(max_rss_kib() - rss < 8 * 1024);
 
 	/* A smaller per-request cap for text. */
 	kubesim_clear_faults(F->k);
@@ -682,7 +710,7 @@ test_redirect(void **state)
 {
 	static const char *codes[] = { "HTTP/1.1 302 Found", "HTTP/1.1 301 Moved Permanently",
 		"HTTP/1.1 307 Temporary Redirect", "HTTP/1.1 308 Permanent Redirect" };
-	struct tiny target, redir;
+	static struct tiny target, redir; /* static: a failed assertion leaves the threads running */
 	char head[256], want[64];
 	struct kube_client *k;
 	struct err e = ERR_INIT;
@@ -711,13 +739,14 @@ test_redirect(void **state)
 static void
 test_hostile_bodies(void **state)
 {
-	struct tiny t;
+	static struct tiny t; /* static: a failed assertion leaves the thread running */
 	struct kube_client *k;
 	struct err e = ERR_INIT;
 	struct timespec t0;
 	char *gz, *deep;
 	size_t gzlen, i;
 	json_t *v = NULL;
+	long rss;
 
 	(void)state;
 	/* A gzip bomb: 20 KiB on the wire, 20 MiB decoded; the 1 MiB cap counts decoded bytes. */
@@ -725,9 +754,11 @@ test_hostile_bodies(void **state)
 	assert_true(gzlen < 64 * 1024);
 	tiny_start(&t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip", gz, gzlen);
 	k = tiny_client(&t, 1024 * 1024);
+	rss = max_rss_kib();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	get_fails(k, "/api/v1/pods", ERR_TOO_LARGE, &e);
 	assert_true(elapsed_ms(&t0) < 3000);
+	assert_true(max_rss_kib() - rss < 8 * 1024);
 	kube_client_free(k);
 	tiny_stop(&t);
 	free(gz);
