@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 struct err;
 struct metrics_set;
@@ -217,5 +218,82 @@ int metrics_window_increase(const struct metrics_set *prev, const struct metrics
 int metrics_window_histogram(const struct metrics_set *prev, const struct metrics_set *cur,
 	const char *family, const struct metrics_matcher *m, size_t nm,
 	struct metrics_histogram *out, struct err *e);
+
+/*
+ * Extraction (extract.c): the key figures of one serving engine, and of the GPUs a DCGM
+ * exporter or nvidia_gpu_exporter reports, from one or two scrapes of the same target.
+ *
+ * The result is a new JSON object the caller owns (json_decref()); docs/metrics.md
+ * describes it:
+ *   {"schema": "skewd.metrics/v1", "engine": "vllm", "window_seconds": 60,
+ *    "figures": {"request_rate": {"value": 2.5, "unit": "req/s",
+ *                                 "metrics": ["vllm:request_success_total"]},
+ *                "e2e_latency_p99": {"absent": "needs two scrapes",
+ *                                    "metrics": ["vllm:e2e_request_latency_seconds"]}, ...},
+ *    "facts": {"cache_config": {"block_size": "16", ...}, "model_names": [...]},
+ *    "gpus": [{"uuid": ..., "model": ..., "driver": ..., "pod": ..., "namespace": ...,
+ *              "utilization_percent": 97, "fb_used_mib": ..., "metrics": [...]}]}
+ * Every figure key is always present: with "value" when it could be computed, else with
+ * "absent" saying why (never a made-up 0). "metrics" names the families read (or looked
+ * for), so a person can check the number by hand.
+ *
+ * `prev` may be NULL (one scrape): gauges and facts only; rates and quantiles are absent
+ * with "needs two scrapes". With two scrapes `cur_time` - `prev_time` (seconds) must be
+ * > 0. Counter resets between the scrapes are handled as PromQL's increase() does.
+ * Returns -1 with ERR_INVALID for a bad window, ERR_NOMEM when out of memory.
+ */
+#define METRICS_EXTRACT_SCHEMA "skewd.metrics/v1"
+
+int metrics_extract(const struct metrics_set *prev, double prev_time,
+	const struct metrics_set *cur, double cur_time, json_t **out, struct err *e);
+
+/*
+ * nvidia-smi text (nvsmi.c): the GPU facts of `nvidia-smi --query-gpu=... --format=csv`
+ * (header line required; units in the header or in values, "[N/A]" as absent), of
+ * `nvidia-smi -q` and of `nvidia-smi -q -x` (XML). The format is recognised from the text.
+ * At most METRICS_NVSMI_MAX_BYTES bytes and METRICS_NVSMI_MAX_GPUS GPUs are read.
+ * On success *out is a new JSON object the caller owns:
+ *   {"schema": "skewd.nvidia-smi/v1", "format": "csv" | "query" | "xml",
+ *    "driver_version": "590.48.01", "cuda_version": "13.1",
+ *    "gpus": [{"name": "NVIDIA H100 80GB HBM3", "memory_total_mib": 81559,
+ *              "driver_version": ..., "cuda_version": ..., "mig_mode": "Enabled",
+ *              "uuid": ..., "pci_bus_id": ..., "compute_cap": "9.0"}]}
+ * A fact the input does not hold is left out. ERR_INVALID when the text is none of the
+ * three forms or holds no GPU, ERR_TOO_LARGE over a limit.
+ */
+#define METRICS_NVSMI_SCHEMA "skewd.nvidia-smi/v1"
+
+int metrics_nvsmi_parse(const char *text, size_t len, json_t **out, struct err *e);
+
+/*
+ * The verdict (verdict.c): is a regression between a baseline window and the current window
+ * skew (a configuration change), capacity (more load), neither, or unclear?
+ *
+ * Rules and thresholds are data: server/metrics/verdict.yaml is compiled in and is the
+ * default; a deployment may load its own text with the same schema. docs/metrics.md
+ * documents both. A rules object is immutable once loaded and may be shared by threads.
+ */
+struct metrics_verdict_rules;
+
+/* Loads the compiled-in verdict.yaml. *out is new; free with metrics_verdict_rules_free(). */
+int metrics_verdict_rules_default(struct metrics_verdict_rules **out, struct err *e);
+/* Loads rules from YAML or JSON text (`name` for messages); ERR_INVALID names the bad key. */
+int metrics_verdict_rules_load(const char *name, const char *text, size_t len,
+	struct metrics_verdict_rules **out, struct err *e);
+/* NULL-safe. */
+void metrics_verdict_rules_free(struct metrics_verdict_rules *r);
+
+/* `baseline` and `current` are metrics_extract() results (or any object with a "figures"
+ * member of that shape); `diff` is a skewd.diff/v1 document or NULL when none is known.
+ * Borrowed, not changed. On success *out is a new object the caller owns:
+ *   {"verdict": "skew_likely" | "capacity_likely" | "inconclusive" | "no_regression",
+ *    "reasons": ["p99 latency +85% and ...", ...],
+ *    "figures": {"e2e_latency_p99": {"before": 1.2, "after": 2.2, "change_pct": 85,
+ *                                    "unit": "s"}, ...},
+ *    "changes": {"relevant": 3, "by_category": {"runtime": 3, ...}},
+ *    "next_steps": ["...", ...]}
+ * Missing figures never fail the call: they make the verdict inconclusive, with a reason. */
+int metrics_verdict(const json_t *baseline, const json_t *current, const json_t *diff,
+	const struct metrics_verdict_rules *rules, json_t **out, struct err *e);
 
 #endif

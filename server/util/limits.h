@@ -66,6 +66,11 @@
 #define METRICS_MAX_LABELS         64                 /* labels of one sample */
 #define METRICS_MAX_NAME_BYTES     1024               /* a metric or label name */
 #define METRICS_MAX_LABEL_VALUE_BYTES (16 * 1024)     /* one label value, unescaped */
+#define METRICS_MAX_GPUS           1024               /* GPUs reported in one extraction */
+#define METRICS_NVSMI_MAX_BYTES    (4 * 1024 * 1024)  /* one nvidia-smi text a person attaches */
+#define METRICS_NVSMI_MAX_GPUS     64                 /* GPUs in one nvidia-smi text */
+#define METRICS_NVSMI_MAX_FIELDS   1024               /* columns of one --query-gpu CSV line */
+#define METRICS_VERDICT_MAX_NAMES  5                  /* settings named per category in a reason */
 
 /* Store. */
 #define STORE_BUSY_TIMEOUT_MS      5000
