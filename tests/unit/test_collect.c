@@ -13,20 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
+
+#include <time.h>
 
 #include "collect/collect.h"
 #include "diff/diff.h"
 #include "doc/doc.h"
 #include "engine/engine.h"
+#include "kubesim/kubesim.h"
 #include "seal/seal.h"
+#include "store/store.h"
 #include "util/err.h"
 #include "util/banned.h"
 
 #define CANARY "skewd-canary-secret-7f3a9c"
 #define CANARY_B64 "c2tld2QtY2FuYXJ5LXNlY3JldC03ZjNhOWM="
+#define TOKEN "collect-test-token-1b2c"
+#define TOKEN2 "collect-test-token-2d3e"
 #define DIGEST_LASTGOOD "sha256:aa65d0154fd659ddf7c7499de0f069639f39ed63a047286334a2af5d0b050de5"
 
 static struct seal *seal;
@@ -379,6 +386,368 @@ test_build_diff_reads_it(void **state)
 	json_decref(eb);
 }
 
+/* ---- pulls from kubesim into a real store ---------------------------- */
+
+struct pf {
+	char dir[512];
+	struct kubesim *k, *k2;   /* k2: a second API server for faults */
+	struct store *st;
+	char *ca;
+};
+
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+static struct kubesim *
+start_sim(const char *dir)
+{
+	const char *fixtures = getenv("SKEWD_FIXTURES"), *src = getenv("SKEWD_SOURCE_DIR");
+	char cluster[512], role[512];
+	struct kubesim_user users[] = {
+		{ "collector", TOKEN, KUBESIM_ROLE_COLLECTOR, 0 },
+		{ "collector2", TOKEN2, KUBESIM_ROLE_COLLECTOR, 0 },
+	};
+	struct kubesim_options o;
+	struct kubesim *k = NULL;
+	struct err e = ERR_INIT;
+
+	assert_non_null(fixtures);
+	assert_non_null(src);
+	snprintf(cluster, sizeof(cluster), "%s/cluster", fixtures);
+	snprintf(role, sizeof(role), "%s/deploy/kubernetes/clusterrole-collector.yaml", src);
+	memset(&o, 0, sizeof(o));
+	o.fixtures_dir = cluster;
+	o.state = "lastgood";
+	o.role_file = role;
+	o.tls_dir = dir;
+	o.users = users;
+	o.nusers = 2;
+	o.threads = 8;
+	if (kubesim_start(&o, &k, &e) != 0)
+		fail_msg("kubesim_start: %s", e.msg);
+	return k;
+}
+
+static void
+add_cluster(struct pf *f, const char *name, const struct kubesim *k, const char *token)
+{
+	struct store_cluster cl;
+	struct err e = ERR_INIT;
+	char auth[256], cadir[300];
+
+	memset(&cl, 0, sizeof(cl));
+	snprintf(cl.name, sizeof(cl.name), "%s", name);
+	cl.server = strdup(kubesim_url(k));
+	snprintf(cadir, sizeof(cadir), "%s", kubesim_ca_path(k));
+	cl.ca_pem = read_file(cadir);
+	cl.namespaces_json = strdup("[\"llm\"]");
+	cl.label_selector = strdup("");
+	cl.auth_kind = strdup("token");
+	snprintf(auth, sizeof(auth), "{\"token\": \"%s\"}", token);
+	{
+		char aad[128];
+
+		snprintf(aad, sizeof(aad), "cluster:%s:auth", name);
+		if (seal_lock(seal, aad, auth, strlen(auth), &cl.sealed_auth, &cl.sealed_auth_len,
+		    &e) != 0)
+			fail_msg("%s", e.msg);
+	}
+	if (store_cluster_create(f->st, &cl, &e) != 0)
+		fail_msg("store_cluster_create: %s", e.msg);
+	store_cluster_release(&cl);
+}
+
+static int
+pf_setup(void **state)
+{
+	struct pf *f = calloc(1, sizeof(*f));
+	char db[600], d1[600], d2[600];
+	struct err e = ERR_INIT;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "%s/pf-XXXXXX", tmpdir);
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(d1, sizeof(d1), "%s/sim1", f->dir);
+	snprintf(d2, sizeof(d2), "%s/sim2", f->dir);
+	assert_int_equal(mkdir(d1, 0700), 0);
+	assert_int_equal(mkdir(d2, 0700), 0);
+	f->k = start_sim(d1);
+	f->k2 = start_sim(d2);
+	snprintf(db, sizeof(db), "%s/skewd.db", f->dir);
+	if (store_open(db, NULL, &f->st, &e) != 0)
+		fail_msg("store_open: %s", e.msg);
+	add_cluster(f, "sim-a", f->k, TOKEN);
+	*state = f;
+	return 0;
+}
+
+static int
+pf_teardown(void **state)
+{
+	struct pf *f = *state;
+
+	store_close(f->st);
+	kubesim_stop(f->k);
+	kubesim_stop(f->k2);
+	free(f);
+	return 0;
+}
+
+static struct collect *
+collector(struct pf *f, int interval_s, long timeout_ms)
+{
+	struct collect_options o;
+	struct collect *c = NULL;
+	struct err e = ERR_INIT;
+
+	memset(&o, 0, sizeof(o));
+	o.interval_s = interval_s;
+	o.request_timeout_ms = timeout_ms;
+	if (collect_new(f->st, seal, &o, &c, &e) != 0)
+		fail_msg("collect_new: %s", e.msg);
+	return c;
+}
+
+/* The snapshot entry of a target in a collect result, or NULL. */
+static const json_t *
+snap_of(const json_t *out, const char *target)
+{
+	const json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(out, "snapshots"), i, s)
+		if (strcmp(json_string_value(json_object_get(s, "target")), target) == 0)
+			return s;
+	return NULL;
+}
+
+static void
+test_pull_discover_and_dedup(void **state)
+{
+	struct pf *f = *state;
+	struct collect *c = collector(f, 0, 5000);
+	json_t *o1 = NULL, *o2 = NULL, *o3 = NULL;
+	struct err e = ERR_INIT;
+	struct store_target *ts = NULL;
+	struct store_cluster cl;
+	struct store_snapshot *hist = NULL, meta;
+	struct store_target tv;
+	const json_t *v1, *t1, *v2, *t2, *v3, *t3;
+	char *doc = NULL, *evj = NULL;
+	json_t *cfg;
+	size_t n = 0, nh = 0;
+
+	if (collect_cluster(c, "sim-a", &o1, &e) != 0)
+		fail_msg("collect_cluster: %s", e.msg);
+	if (json_array_size(json_object_get(o1, "errors")) != 0) {
+		char *s = json_dumps(o1, 0);
+
+		fail_msg("errors: %s", s);
+	}
+	v1 = snap_of(o1, "sim-a/llm/deployment/vllm-llama");
+	t1 = snap_of(o1, "sim-a/llm/deployment/tgi-gemma");
+	assert_non_null(v1);
+	assert_non_null(t1);
+	assert_true(json_is_true(json_object_get(v1, "changed")));
+	assert_int_equal(store_target_list(f->st, "sim-a", &ts, &n, &e), 0);
+	assert_int_equal(n, 2);
+	free(ts);
+	/* The stored document is the snapshot: facts from the pull, no canary. */
+	assert_int_equal(store_snapshot_get(f->st, json_integer_value(json_object_get(v1, "id")),
+	    &meta, &doc, &e), 0);
+	assert_int_equal(meta.size, (int64_t)strlen(doc));
+	assert_null(strstr(doc, CANARY));
+	assert_null(strstr(doc, CANARY_B64));
+	cfg = json_loads(doc, 0, NULL);
+	assert_non_null(cfg);
+	assert_string_equal(str(cfg, "facts.model.model"), "meta-llama/Llama-3.1-8B-Instruct");
+	assert_string_equal(str(cfg, "facts.runtime.image_digests.0"), DIGEST_LASTGOOD);
+	assert_string_equal(str(cfg, "facts.hardware.gpu_products.0"), "NVIDIA-A100-SXM4-80GB");
+	assert_string_equal(str(cfg, "facts.serving.ingresses.0.proxy_read_timeout"), "3600");
+	assert_int_equal(count_kind(cfg, "Secret"), 1);
+	assert_int_equal(count_kind(cfg, "Node"), 2);
+	json_decref(cfg);
+	free(doc);
+	/* Evidence: log lines with the model revision, metrics bytes, /v1/models. */
+	{
+		struct store_target t;
+		json_t *ev;
+
+		assert_int_equal(store_target_get(f->st, "sim-a", "llm", "deployment", "vllm-llama",
+		    &t, &e), 0);
+		assert_int_equal(store_evidence_latest(f->st, t.id, &evj, NULL, &e), 0);
+		assert_null(strstr(evj, CANARY));
+		ev = json_loads(evj, 0, NULL);
+		assert_non_null(ev);
+		assert_non_null(strstr(evj, "0e9e39f249a16976918f6564b8830bc894c89659"));
+		assert_true(json_integer_value(at(ev, "scrapes.0.bytes")) > 1000);
+		assert_int_equal(json_integer_value(at(ev, "models.0.models.0.max_model_len")), 32768);
+		json_decref(ev);
+		free(evj);
+	}
+	/* Second poll: nothing changed, no new document. */
+	if (collect_cluster(c, "sim-a", &o2, &e) != 0)
+		fail_msg("collect_cluster: %s", e.msg);
+	v2 = snap_of(o2, "sim-a/llm/deployment/vllm-llama");
+	t2 = snap_of(o2, "sim-a/llm/deployment/tgi-gemma");
+	assert_false(json_is_true(json_object_get(v2, "changed")));
+	assert_false(json_is_true(json_object_get(t2, "changed")));
+	assert_int_equal(json_integer_value(json_object_get(v2, "id")),
+	    json_integer_value(json_object_get(v1, "id")));
+	/* The rollout: vllm-llama changed, tgi-gemma did not. */
+	if (kubesim_set_state(f->k, "current", &e) != 0)
+		fail_msg("%s", e.msg);
+	if (collect_cluster(c, "sim-a", &o3, &e) != 0)
+		fail_msg("collect_cluster: %s", e.msg);
+	v3 = snap_of(o3, "sim-a/llm/deployment/vllm-llama");
+	t3 = snap_of(o3, "sim-a/llm/deployment/tgi-gemma");
+	assert_true(json_is_true(json_object_get(v3, "changed")));
+	assert_false(json_is_true(json_object_get(t3, "changed")));
+	assert_int_equal(json_integer_value(json_object_get(t3, "id")),
+	    json_integer_value(json_object_get(t1, "id")));
+	/* Two documents in vllm-llama's history, newest first. */
+	assert_int_equal(store_target_get(f->st, "sim-a", "llm", "deployment", "vllm-llama", &tv,
+	    &e), 0);
+	assert_int_equal(store_snapshot_list(f->st, tv.id, 0, 0, &hist, &nh, &e), 0);
+	assert_int_equal(nh, 2);
+	assert_int_equal(hist[0].id, json_integer_value(json_object_get(v3, "id")));
+	free(hist);
+	/* Health: a success, the server version. */
+	memset(&cl, 0, sizeof(cl));
+	assert_int_equal(store_cluster_get(f->st, "sim-a", &cl, &e), 0);
+	assert_true(cl.last_success_at > 0);
+	assert_null(cl.last_error);
+	assert_non_null(cl.server_version);
+	store_cluster_release(&cl);
+	assert_int_equal(kubesim_set_state(f->k, "lastgood", &e), 0);
+	json_decref(o1);
+	json_decref(o2);
+	json_decref(o3);
+	collect_free(c);
+}
+
+/* A cluster that refuses the credentials (401 on everything) records the error
+ * on itself; another cluster is still pulled. One pulled target too. */
+static void
+test_pull_fault_isolated(void **state)
+{
+	struct pf *f = *state;
+	struct collect *c = collector(f, 0, 5000);
+	json_t *out = NULL;
+	struct err e = ERR_INIT;
+	struct store_cluster cl;
+
+	add_cluster(f, "sim-bad", f->k, "not-a-valid-token");
+	add_cluster(f, "sim-b", f->k, TOKEN2);
+	assert_int_equal(collect_cluster(c, "sim-bad", &out, &e), -1);
+	assert_int_equal(e.code, ERR_UNAUTHORIZED);
+	assert_null(out);
+	if (collect_cluster(c, "sim-b", &out, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_non_null(snap_of(out, "sim-b/llm/deployment/vllm-llama"));
+	json_decref(out);
+	memset(&cl, 0, sizeof(cl));
+	assert_int_equal(store_cluster_get(f->st, "sim-bad", &cl, &e), 0);
+	assert_non_null(cl.last_error);
+	assert_non_null(strstr(cl.last_error, "401"));
+	assert_null(strstr(cl.last_error, "not-a-valid-token"));
+	assert_int_equal(cl.last_success_at, 0);
+	store_cluster_release(&cl);
+	memset(&cl, 0, sizeof(cl));
+	assert_int_equal(store_cluster_get(f->st, "sim-b", &cl, &e), 0);
+	assert_null(cl.last_error);
+	store_cluster_release(&cl);
+	/* One target now; an unknown kind or workload is refused. */
+	if (collect_target(c, "sim-b", "llm", "deployment", "tgi-gemma", &out, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(json_array_size(json_object_get(out, "snapshots")), 1);
+	assert_non_null(snap_of(out, "sim-b/llm/deployment/tgi-gemma"));
+	json_decref(out);
+	assert_int_equal(collect_target(c, "sim-b", "llm", "cronjob", "x", &out, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	assert_int_equal(collect_target(c, "sim-b", "llm", "deployment", "nope", &out, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	assert_int_equal(collect_cluster(c, "no-such-cluster", &out, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	collect_free(c);
+}
+
+static double
+secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A hung API server: the pull ends within the deadline, with a timeout error; the
+ * scheduler still pulls the healthy cluster, and collect_free() returns promptly. */
+static void
+test_pull_hang_and_scheduler(void **state)
+{
+	struct pf *f = *state;
+	struct collect *c = collector(f, 0, 600);
+	json_t *out = NULL;
+	struct err e = ERR_INIT;
+	struct timespec t0;
+	struct store_cluster cl;
+	int i, pulled = 0;
+
+	add_cluster(f, "sim-hung", f->k2, TOKEN);
+	assert_int_equal(kubesim_set_fault(f->k2, "", KUBESIM_FAULT_HANG, 0, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(collect_cluster(c, "sim-hung", &out, &e), -1);
+	assert_true(secs_since(&t0) < 3.0);
+	assert_int_equal(e.code, ERR_TIMEOUT);
+	collect_free(c);
+	memset(&cl, 0, sizeof(cl));
+	assert_int_equal(store_cluster_get(f->st, "sim-hung", &cl, &e), 0);
+	assert_non_null(cl.last_error);
+	store_cluster_release(&cl);
+
+	/* The scheduler: sim-a is pulled again while sim-hung hangs. */
+	memset(&cl, 0, sizeof(cl));
+	assert_int_equal(store_cluster_get(f->st, "sim-a", &cl, &e), 0);
+	{
+		int64_t before = cl.last_pull_at;
+
+		store_cluster_release(&cl);
+		sleep(1);   /* last_pull_at is in seconds */
+		c = collector(f, 1, 600);
+		assert_int_equal(collect_start(c, &e), 0);
+		for (i = 0; i < 100 && !pulled; i++) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			memset(&cl, 0, sizeof(cl));
+			assert_int_equal(store_cluster_get(f->st, "sim-a", &cl, &e), 0);
+			pulled = cl.last_pull_at > before && cl.last_error == NULL;
+			store_cluster_release(&cl);
+		}
+		assert_true(pulled);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	collect_free(c);
+	assert_true(secs_since(&t0) < 3.0);
+	kubesim_clear_faults(f->k2);
+}
+
 int
 main(void)
 {
@@ -387,6 +756,9 @@ main(void)
 		cmocka_unit_test(test_build_current),
 		cmocka_unit_test(test_build_hash_stable),
 		cmocka_unit_test(test_build_diff_reads_it),
+		cmocka_unit_test_setup_teardown(test_pull_discover_and_dedup, pf_setup, pf_teardown),
+		cmocka_unit_test_setup_teardown(test_pull_fault_isolated, pf_setup, pf_teardown),
+		cmocka_unit_test_setup_teardown(test_pull_hang_and_scheduler, pf_setup, pf_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
