@@ -345,11 +345,17 @@ read_token_file(const char *path, char **out, struct err *e)
 	size_t len = 0;
 	ssize_t r;
 	int fd, ret = -1;
+	struct stat st;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in place of the file must not hang the pull. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return err_set(e, ERR_IO, "cannot read the token file '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ret = err_set(e, ERR_IO, "the token file '%s' is not a regular file", path);
+		goto out;
+	}
 	t = malloc(KUBE_MAX_TOKEN_BYTES + 1);
 	if (t == NULL) {
 		ret = err_set(e, ERR_NOMEM, "out of memory reading the token file '%s'", path);
@@ -568,8 +574,16 @@ req_finish(struct kube_req *r, CURLcode rc)
 		} else if (status == 410) {
 			err_set(e, ERR_CONFLICT, "%s is gone (410)%s", where, msg);
 		} else if (status == 429) {
-			err_set(e, ERR_UNAVAILABLE, "the API server %s is throttling requests (429), retry after %s s%s",
-			    k->server, r->retry_after[0] != '\0' ? r->retry_after : "some", msg);
+			char after[64];
+
+			if (r->retry_after[0] == '\0')
+				snprintf(after, sizeof(after), "later");
+			else if (strspn(r->retry_after, "0123456789") == strlen(r->retry_after))
+				snprintf(after, sizeof(after), "%s s", r->retry_after);
+			else
+				snprintf(after, sizeof(after), "%s", r->retry_after);
+			err_set(e, ERR_UNAVAILABLE, "the API server %s is throttling requests (429), retry after %s%s",
+			    k->server, after, msg);
 		} else if (status == 400) {
 			err_set(e, ERR_INVALID, "the API server %s refused GET %s as a bad request (400)%s", k->server,
 			    where, msg);
@@ -764,6 +778,7 @@ req_start(struct kube_req *r, struct curl_slist *headers, struct err *e)
 	curl_easy_setopt(h, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, k->allow_http ? "http,https" : "https");
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_PROXY, "");

@@ -569,6 +569,16 @@ test_token_file(void **state)
 	assert_string_equal(json_string_value(json_object_get(v, "kind")), "ClusterRoleList");
 	kube_batch_free(b);
 
+	/* A FIFO in place of the token file is refused at once, not waited on. */
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(kube_batch_new(k, &b, &e), 0);
+	assert_int_equal(kube_batch_add(b, "/api/v1/nodes", 1, 0, &e), 0);
+	assert_int_equal(kube_batch_run(b, &e), -1);
+	assert_int_equal(e.code, ERR_IO);
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	kube_batch_free(b);
+
 	/* A missing token file fails the whole batch, and each request says why. */
 	unlink(path);
 	assert_int_equal(kube_batch_new(k, &b, &e), 0);
@@ -790,6 +800,14 @@ test_hostile_bodies(void **state)
 	kube_client_free(k);
 	tiny_stop(&t);
 	free(deep);
+
+	/* 429 with Retry-After as an HTTP date. */
+	tiny_start(&t, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT", "", 0);
+	k = tiny_client(&t, 0);
+	get_fails(k, "/api/v1/pods", ERR_UNAVAILABLE, &e);
+	assert_non_null(strstr(e.msg, "retry after Wed, 21 Oct 2026 07:28:00 GMT"));
+	kube_client_free(k);
+	tiny_stop(&t);
 
 	/* Not JSON. */
 	tiny_start(&t, "HTTP/1.1 200 OK\r\nContent-Type: application/json", "<html>oops</html>", 17);
