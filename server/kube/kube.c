@@ -530,6 +530,46 @@ out:
 	curl_url_cleanup(u);
 }
 
+/*
+ * What a request path asks, in Kubernetes words for an error: "list pods in
+ * namespace 'llm'", "get deployments.apps 'x' in namespace 'llm'", "get
+ * pods/log of 'p' in namespace 'llm'", "list nodes"; or "GET PATH" for
+ * anything else (discovery, /version).
+ */
+static void
+describe_request(const char *path, char *out, size_t outsz)
+{
+	char p[256], *seg[8], *q, *save = NULL;
+	const char *group = "", *ns = NULL, *res, *name, *sub;
+	size_t n = 0, i;
+
+	printable(path, strcspn(path, "?"), sizeof(p) - 8, p, sizeof(p));
+	snprintf(out, outsz, "GET %s", p);
+	for (q = strtok_r(p, "/", &save); q != NULL && n < 8; q = strtok_r(NULL, "/", &save))
+		seg[n++] = q;
+	if (n >= 3 && strcmp(seg[0], "api") == 0) {
+		i = 2;
+	} else if (n >= 4 && strcmp(seg[0], "apis") == 0) {
+		group = seg[1];
+		i = 3;
+	} else {
+		return;
+	}
+	if (n >= i + 3 && strcmp(seg[i], "namespaces") == 0) {
+		ns = seg[i + 1];
+		i += 2;
+	}
+	res = seg[i];
+	name = n > i + 1 ? seg[i + 1] : NULL;
+	sub = n > i + 2 ? seg[i + 2] : NULL;
+	if (n > i + 3)
+		return;
+	snprintf(out, outsz, "%s %s%s%s%s%s%s%s%s%s%s%s", name != NULL ? "get" : "list", res, *group ? "." : "",
+	    group, sub != NULL ? "/" : "", sub != NULL ? sub : "", name != NULL ? (sub != NULL ? " of '" : " '") : "",
+	    name != NULL ? name : "", name != NULL ? "'" : "", ns != NULL ? " in namespace '" : "",
+	    ns != NULL ? ns : "", ns != NULL ? "'" : "");
+}
+
 /* Turns a finished transfer into a result or an error sentence. */
 static void
 req_finish(struct kube_req *r, CURLcode rc)
@@ -568,7 +608,10 @@ req_finish(struct kube_req *r, CURLcode rc)
 		} else if (status == 401) {
 			err_set(e, ERR_UNAUTHORIZED, "the API server %s rejected the credentials (401)%s", k->server, msg);
 		} else if (status == 403) {
-			err_set(e, ERR_FORBIDDEN, "not allowed to GET %s (403)%s", where, msg);
+			char what[200];
+
+			describe_request(r->path, what, sizeof(what));
+			err_set(e, ERR_FORBIDDEN, "not allowed to %s (403)%s", what, msg);
 		} else if (status == 404) {
 			err_set(e, ERR_NOT_FOUND, "%s not found on %s (404)%s", where, k->server, msg);
 		} else if (status == 410) {

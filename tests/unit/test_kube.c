@@ -370,7 +370,7 @@ test_status_errors(void **state)
 
 	k = client(TOKEN, F->ca_pem, 0, 0);
 	get_fails(k, "/apis/rbac.authorization.k8s.io/v1/clusterroles", ERR_FORBIDDEN, &e);
-	assert_non_null(strstr(e.msg, "(403)"));
+	assert_int_equal(strncmp(e.msg, "not allowed to list clusterroles.rbac.authorization.k8s.io (403): ", 66), 0);
 	assert_non_null(strstr(e.msg, "User \"collector\" cannot list resource \"clusterroles\""));
 
 	get_fails(k, "/api/v1/namespaces/llm/pods/no-such-pod", ERR_NOT_FOUND, &e);
@@ -391,7 +391,20 @@ test_status_errors(void **state)
 	assert_non_null(strstr(e.msg, "(500)"));
 
 	assert_int_equal(kubesim_set_fault(F->k, "/api/v1/namespaces/llm/configmaps", KUBESIM_FAULT_403, 0, &e), 0);
-	get_fails(k, "/api/v1/namespaces/llm/configmaps", ERR_FORBIDDEN, &e);
+	get_fails(k, "/api/v1/namespaces/llm/configmaps?labelSelector=a%3Db", ERR_FORBIDDEN, &e);
+	assert_int_equal(strncmp(e.msg, "not allowed to list configmaps in namespace 'llm' (403): ", 57), 0);
+	assert_int_equal(kubesim_set_fault(F->k, "/api/v1/namespaces/llm/pods/", KUBESIM_FAULT_403, 0, &e), 0);
+	get_fails(k, "/api/v1/namespaces/llm/pods/" POD "/log?container=x", ERR_FORBIDDEN, &e);
+	assert_int_equal(strncmp(e.msg, "not allowed to get pods/log of '" POD "' in namespace 'llm' (403)", 75), 0);
+	assert_int_equal(kubesim_set_fault(F->k, "/apis/apps/v1/namespaces/llm/deployments/", KUBESIM_FAULT_403, 0, &e), 0);
+	get_fails(k, "/apis/apps/v1/namespaces/llm/deployments/vllm-llama", ERR_FORBIDDEN, &e);
+	assert_int_equal(strncmp(e.msg, "not allowed to get deployments.apps 'vllm-llama' in namespace 'llm' (403)", 73), 0);
+	assert_int_equal(kubesim_set_fault(F->k, "/api/v1/nodes", KUBESIM_FAULT_403, 0, &e), 0);
+	get_fails(k, "/api/v1/nodes", ERR_FORBIDDEN, &e);
+	assert_int_equal(strncmp(e.msg, "not allowed to list nodes (403)", 31), 0);
+	get_fails(k, "/api/v1/nodes/gke-a/proxy/x/y", ERR_FORBIDDEN, &e);
+	assert_int_equal(strncmp(e.msg, "not allowed to GET /api/v1/nodes/gke-a/proxy/x/y (403)", 54), 0);
+	kubesim_clear_faults(F->k);
 
 	/* Other paths are fine meanwhile. */
 	{
@@ -1133,6 +1146,54 @@ test_kubeconfig_refused(void **state)
 	}
 }
 
+/* Clients on several threads at once (one client per thread): libcurl is set up once. */
+static void *
+thread_pull(void *arg)
+{
+	struct kube_client *k = arg;
+	struct kube_batch *b = NULL;
+	struct err e = ERR_INIT;
+	long ok = 0;
+	size_t i;
+
+	if (kube_batch_new(k, &b, &e) < 0)
+		return (void *)-1L;
+	for (i = 0; i < 10; i++)
+		if (kube_batch_add(b, i % 2 ? "/api/v1/nodes" : "/apis/apps/v1/namespaces/llm/deployments", 1, 0, &e) < 0)
+			goto out;
+	if (kube_batch_run(b, &e) < 0)
+		goto out;
+	for (i = 0; i < 10; i++) {
+		json_t *v = NULL;
+
+		if (kube_batch_result(b, i, &v, NULL, NULL, &e) == 0 && json_array_size(json_object_get(v, "items")) >= 2)
+			ok++;
+	}
+out:
+	kube_batch_free(b);
+	return (void *)ok;
+}
+
+static void
+test_threads(void **state)
+{
+	pthread_t t[4];
+	struct kube_client *k[4];
+	void *ok;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		k[i] = client(TOKEN, F->ca_pem, 0, 0);
+		assert_int_equal(pthread_create(&t[i], NULL, thread_pull, k[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &ok), 0);
+		assert_int_equal((long)ok, 10);
+		kube_client_free(k[i]);
+	}
+}
+
 static void
 test_escape(void **state)
 {
@@ -1167,6 +1228,7 @@ main(void)
 		cmocka_unit_test(test_server_check),
 		cmocka_unit_test_setup(test_kubeconfig_use, clean),
 		cmocka_unit_test(test_kubeconfig_refused),
+		cmocka_unit_test_setup(test_threads, clean),
 		cmocka_unit_test(test_escape),
 	};
 
