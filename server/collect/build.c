@@ -624,6 +624,12 @@ int_or_string(const char *s)
 	return json_string(s);
 }
 
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
 /* hardware facts of one node (from its unstripped labels and capacity). */
 static json_t *
 gpu_facts(const json_t *node)
@@ -631,14 +637,14 @@ gpu_facts(const json_t *node)
 	json_t *f = json_object(), *v;
 	const char *count = label(node, "nvidia.com/gpu.count");
 
-	json_object_set_new(f, "gpu_product", json_string(label(node, "nvidia.com/gpu.product")));
+	json_object_set_new(f, "gpu_product", str_or_null(label(node, "nvidia.com/gpu.product")));
 	json_object_set_new(f, "gpu_memory_mib", int_or_string(label(node, "nvidia.com/gpu.memory")));
 	if (count == NULL)
 		count = collect_str(json_object_get(json_object_get(node, "status"), "capacity"),
 		    "nvidia.com/gpu");
 	json_object_set_new(f, "gpu_count", int_or_string(count));
 	if (label(node, "nvidia.com/cuda.driver-version.full") != NULL)
-		v = json_string(label(node, "nvidia.com/cuda.driver-version.full"));
+		v = str_or_null(label(node, "nvidia.com/cuda.driver-version.full"));
 	else if (label(node, "nvidia.com/cuda.driver-version.major") != NULL)
 		v = dotted(node, "nvidia.com/cuda.driver-version.major",
 		    "nvidia.com/cuda.driver-version.minor", "nvidia.com/cuda.driver-version.revision");
@@ -647,29 +653,19 @@ gpu_facts(const json_t *node)
 		    "nvidia.com/cuda.driver.rev");
 	json_object_set_new(f, "driver", v);
 	if (label(node, "nvidia.com/cuda.runtime-version.full") != NULL)
-		v = json_string(label(node, "nvidia.com/cuda.runtime-version.full"));
+		v = str_or_null(label(node, "nvidia.com/cuda.runtime-version.full"));
 	else if (label(node, "nvidia.com/cuda.runtime-version.major") != NULL)
 		v = dotted(node, "nvidia.com/cuda.runtime-version.major",
 		    "nvidia.com/cuda.runtime-version.minor", NULL);
 	else
 		v = dotted(node, "nvidia.com/cuda.runtime.major", "nvidia.com/cuda.runtime.minor", NULL);
 	json_object_set_new(f, "cuda", v);
-	json_object_set_new(f, "mig_strategy", json_string(label(node, "nvidia.com/mig.strategy")));
-	json_object_set_new(f, "mig_capable", json_string(label(node, "nvidia.com/mig.capable")));
+	json_object_set_new(f, "mig_strategy", str_or_null(label(node, "nvidia.com/mig.strategy")));
+	json_object_set_new(f, "mig_capable", str_or_null(label(node, "nvidia.com/mig.capable")));
 	json_object_set_new(f, "sharing_strategy",
-	    json_string(label(node, "nvidia.com/gpu.sharing-strategy")));
+	    str_or_null(label(node, "nvidia.com/gpu.sharing-strategy")));
 	json_object_set_new(f, "accelerator",
-	    json_string(label(node, "cloud.google.com/gke-accelerator")));
-	/* json_string(NULL) is NULL: absent values become null members. */
-	{
-		const char *k;
-		json_t *x;
-		void *tmp;
-
-		json_object_foreach_safe(f, tmp, k, x)
-			if (x == NULL)
-				json_object_set_new(f, k, json_null());
-	}
+	    str_or_null(label(node, "cloud.google.com/gke-accelerator")));
 	return f;
 }
 
@@ -1311,10 +1307,11 @@ add_facts(struct build *b, const json_t *cfg_workload)
 	arr = json_array();
 	json_array_foreach(b->objects, i, o) {
 		const json_t *ports = json_object_get(json_object_get(o, "spec"), "ports");
-		json_t *ps = json_array(), *pt;
+		json_t *ps, *pt;
 
 		if (!streq(collect_str(o, "kind"), "Service"))
 			continue;
+		ps = json_array();
 		json_array_foreach(ports, j, pt)
 			json_array_append_new(ps, json_pack("{s:O?,s:O?,s:O?,s:O?}", "name",
 			    json_object_get(pt, "name"), "port", json_object_get(pt, "port"),
@@ -1331,11 +1328,12 @@ add_facts(struct build *b, const json_t *cfg_workload)
 			"proxy-next-upstream-tries", NULL };
 		const json_t *ann = json_object_get(json_object_get(o, "metadata"), "annotations");
 		const json_t *rules = json_object_get(json_object_get(o, "spec"), "rules");
-		json_t *one, *hosts = json_array();
+		json_t *one, *hosts;
 		size_t a;
 
 		if (!streq(collect_str(o, "kind"), "Ingress"))
 			continue;
+		hosts = json_array();
 		one = json_pack("{s:s?,s:O?}", "name", md_str(o, "name"), "class",
 		    json_object_get(json_object_get(o, "spec"), "ingressClassName"));
 		for (j = 0; j < json_array_size(rules); j++)

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "collect/collect.h"
+#include "collect/collect_int.h"
 #include "diff/diff.h"
 #include "doc/doc.h"
 #include "engine/engine.h"
@@ -386,6 +387,96 @@ test_build_diff_reads_it(void **state)
 	json_decref(eb);
 }
 
+/* Inline secret-named env values and flag values become HMACs; log lines holding a
+ * Secret value or a token shape are dropped; the rest of a log is filtered. */
+static void
+test_build_redaction(void **state)
+{
+	json_t *objs = state_objects("lastgood", 0), *raw = NULL, *c = NULL, *ev = NULL, *o;
+	struct err e = ERR_INIT;
+	char *s;
+	size_t i;
+
+	(void)state;
+	json_array_foreach(objs, i, o) {
+		json_t *ct;
+
+		if (strcmp(json_string_value(json_object_get(o, "kind")), "Deployment") != 0 ||
+		    strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
+		    "vllm-llama") != 0)
+			continue;
+		ct = json_array_get(json_object_get(json_object_get(json_object_get(json_object_get(o,
+		    "spec"), "template"), "spec"), "containers"), 0);
+		json_array_append_new(json_object_get(ct, "env"), json_pack("{s:s,s:s}", "name",
+		    "OPENAI_API_KEY", "value", "sk-inline-canary-9d8e"));
+		json_array_append_new(json_object_get(ct, "args"),
+		    json_string("--api-key=flag-canary-5c4b"));
+		json_array_append_new(json_object_get(ct, "args"), json_string("--hf-token"));
+		json_array_append_new(json_object_get(ct, "args"), json_string("hf_abcdefghijklmnopqrstuvwxyz"));
+	}
+	if (collect_raw_from_objects(objs, "sim", "llm", "Deployment", "vllm-llama", &raw, &e) != 0)
+		fail_msg("%s", e.msg);
+	json_array_append_new(json_object_get(raw, "logs"), json_pack("{s:s,s:s,s:s}", "pod",
+	    "vllm-llama-7c9d8b6f5d-4xkqp", "container", "inference-server", "text",
+	    "INFO Starting to load model meta-llama/Llama-3.1-8B-Instruct...\n"
+	    "INFO unrelated line\n"
+	    "DEBUG hf token is " CANARY "\n"
+	    "DEBUG HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz0123\n"
+	    "INFO Model loading took 14.9 GiB (revision 0e9e39f2)\n"));
+	if (collect_build(raw, seal, &c, &ev, &e) != 0)
+		fail_msg("%s", e.msg);
+	s = json_dumps(c, JSON_COMPACT);
+	assert_null(strstr(s, "sk-inline-canary-9d8e"));
+	assert_null(strstr(s, "flag-canary-5c4b"));
+	assert_null(strstr(s, "hf_abcdefghijklmnopqrstuvwxyz"));
+	assert_non_null(strstr(s, "\"name\":\"OPENAI_API_KEY\",\"value\":\"hmac-sha256:"));
+	assert_non_null(strstr(s, "\"--api-key=hmac-sha256:"));
+	free(s);
+	s = json_dumps(ev, JSON_COMPACT);
+	assert_null(strstr(s, CANARY));
+	assert_null(strstr(s, "hf_abcdefghijklmnopqrstuvwxyz"));
+	assert_null(strstr(s, "unrelated line"));
+	free(s);
+	assert_int_equal(json_array_size(at(ev, "logs.0.lines")), 2);
+	assert_int_equal(json_integer_value(at(ev, "logs.0.dropped")), 2);
+	assert_non_null(strstr(str(ev, "logs.0.lines.1"), "revision 0e9e39f2"));
+	json_decref(c);
+	json_decref(ev);
+	json_decref(raw);
+	json_decref(objs);
+}
+
+/* Selectors: matchLabels and matchExpressions as a query value and as a match. */
+static void
+test_selectors(void **state)
+{
+	json_t *sel = json_loads("{\"matchLabels\": {\"app\": \"x\"}, \"matchExpressions\": ["
+	    "{\"key\": \"tier\", \"operator\": \"In\", \"values\": [\"a\", \"b\"]},"
+	    "{\"key\": \"canary\", \"operator\": \"DoesNotExist\"},"
+	    "{\"key\": \"gpu\", \"operator\": \"Exists\"},"
+	    "{\"key\": \"zone\", \"operator\": \"NotIn\", \"values\": [\"c\"]}]}", 0, NULL);
+	json_t *yes = json_loads("{\"app\": \"x\", \"tier\": \"b\", \"gpu\": \"1\"}", 0, NULL);
+	json_t *no = json_loads("{\"app\": \"x\", \"tier\": \"b\", \"gpu\": \"1\", \"canary\": \"\"}",
+	    0, NULL);
+	json_t *empty = json_object();
+	char out[256];
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(collect_selector_string(sel, out, sizeof(out), &e), 0);
+	assert_string_equal(out, "app=x,tier in (a,b),!canary,gpu,zone notin (c)");
+	assert_int_equal(collect_selector_match(sel, yes, 0), 1);
+	assert_int_equal(collect_selector_match(sel, no, 0), 0);
+	assert_int_equal(collect_selector_match(empty, yes, 0), 0);
+	assert_int_equal(collect_selector_match(empty, yes, 1), 1);
+	assert_int_equal(collect_selector_string(sel, out, 10, &e), -1);
+	assert_int_equal(e.code, ERR_TOO_LARGE);
+	json_decref(sel);
+	json_decref(yes);
+	json_decref(no);
+	json_decref(empty);
+}
+
 /* ---- pulls from kubesim into a real store ---------------------------- */
 
 struct pf {
@@ -672,6 +763,39 @@ test_pull_fault_isolated(void **state)
 	assert_int_equal(store_cluster_get(f->st, "sim-b", &cl, &e), 0);
 	assert_null(cl.last_error);
 	store_cluster_release(&cl);
+	/* A 403 on an optional kind: the snapshot is still stored, the evidence says what
+	 * could not be read. */
+	assert_int_equal(kubesim_set_fault(f->k, "/apis/autoscaling", KUBESIM_FAULT_403, 0, &e), 0);
+	if (collect_target(c, "sim-b", "llm", "deployment", "vllm-llama", &out, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(json_array_size(json_object_get(out, "snapshots")), 1);
+	json_decref(out);
+	{
+		struct store_target t;
+		char *evj = NULL;
+
+		assert_int_equal(store_target_get(f->st, "sim-b", "llm", "deployment", "vllm-llama",
+		    &t, &e), 0);
+		assert_int_equal(store_evidence_latest(f->st, t.id, &evj, NULL, &e), 0);
+		assert_non_null(strstr(evj, "could not read horizontalpodautoscalers in namespace "
+		    "'llm'"));
+		assert_non_null(strstr(evj, "403"));
+		free(evj);
+	}
+	/* A truncated pod list fails the targets, not the call; the cluster shows the error. */
+	kubesim_clear_faults(f->k);
+	assert_int_equal(kubesim_set_fault(f->k, "/api/v1/namespaces/llm/pods",
+	    KUBESIM_FAULT_TRUNCATED, 0, &e), 0);
+	if (collect_cluster(c, "sim-b", &out, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(json_array_size(json_object_get(out, "snapshots")), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "errors")), 2);
+	json_decref(out);
+	memset(&cl, 0, sizeof(cl));
+	assert_int_equal(store_cluster_get(f->st, "sim-b", &cl, &e), 0);
+	assert_non_null(cl.last_error);
+	store_cluster_release(&cl);
+	kubesim_clear_faults(f->k);
 	/* One target now; an unknown kind or workload is refused. */
 	if (collect_target(c, "sim-b", "llm", "deployment", "tgi-gemma", &out, &e) != 0)
 		fail_msg("%s", e.msg);
@@ -756,6 +880,8 @@ main(void)
 		cmocka_unit_test(test_build_current),
 		cmocka_unit_test(test_build_hash_stable),
 		cmocka_unit_test(test_build_diff_reads_it),
+		cmocka_unit_test(test_build_redaction),
+		cmocka_unit_test(test_selectors),
 		cmocka_unit_test_setup_teardown(test_pull_discover_and_dedup, pf_setup, pf_teardown),
 		cmocka_unit_test_setup_teardown(test_pull_fault_isolated, pf_setup, pf_teardown),
 		cmocka_unit_test_setup_teardown(test_pull_hang_and_scheduler, pf_setup, pf_teardown),
