@@ -490,6 +490,102 @@ test_nim_window(void **state)
 	free(b);
 }
 
+/* The corpus has no TGI or Triton exposition: these are written by hand with the metric
+ * names and types of domain-knowledge §C.2 (TGI router) and Triton's metrics page. */
+static const char tgi0[] =
+	"# TYPE tgi_request_count counter\ntgi_request_count 100\n"
+	"# TYPE tgi_request_success counter\ntgi_request_success 95\n"
+	"# TYPE tgi_request_failure counter\ntgi_request_failure{err=\"overloaded\"} 3\n"
+	"tgi_request_failure{err=\"validation\"} 2\n"
+	"# TYPE tgi_queue_size gauge\ntgi_queue_size 4\n"
+	"# TYPE tgi_batch_current_size gauge\ntgi_batch_current_size 8\n"
+	"# TYPE tgi_request_duration histogram\n"
+	"tgi_request_duration_bucket{le=\"0.5\"} 10\ntgi_request_duration_bucket{le=\"1\"} 60\n"
+	"tgi_request_duration_bucket{le=\"+Inf\"} 100\ntgi_request_duration_sum 90\n"
+	"tgi_request_duration_count 100\n"
+	"# TYPE tgi_request_generated_tokens histogram\n"
+	"tgi_request_generated_tokens_bucket{le=\"+Inf\"} 100\n"
+	"tgi_request_generated_tokens_sum 5000\ntgi_request_generated_tokens_count 100\n";
+
+static void
+test_tgi_window(void **state)
+{
+	char *b = strdup(tgi0);
+	json_t *d;
+
+	(void)state;
+	assert_non_null(b);
+	b = bump(b, "tgi_request_count", 60);
+	b = bump(b, "tgi_request_success", 54);
+	b = bump(b, "tgi_request_failure{err=\"overloaded\"}", 6);
+	/* 60 requests: none <= 0.5 s, 30 in (0.5,1], 30 above 1 s; sum +72. */
+	b = bump(b, "tgi_request_duration_bucket{le=\"1\"}", 30);
+	b = bump(b, "tgi_request_duration_bucket{le=\"+Inf\"}", 60);
+	b = bump(b, "tgi_request_duration_count", 60);
+	b = bump(b, "tgi_request_duration_sum", 72);
+	b = bump(b, "tgi_request_generated_tokens_bucket{le=\"+Inf\"}", 60);
+	b = bump(b, "tgi_request_generated_tokens_count", 60);
+	b = bump(b, "tgi_request_generated_tokens_sum", 3000);
+	d = extract(tgi0, 0, b, 30);
+	assert_string_equal(json_string_value(json_object_get(d, "engine")), "tgi");
+	/* 60 / 30 s = 2 req/s; 54 / 30 = 1.8; 6 / 30 = 0.2; 3000 tokens / 30 s = 100. */
+	assert_fig(d, "request_rate", 2.0, "tgi_request_count");
+	assert_fig(d, "success_rate", 1.8, "tgi_request_success");
+	assert_fig(d, "error_rate", 0.2, "tgi_request_failure");
+	assert_fig(d, "generation_tokens_per_s", 100.0, "tgi_request_generated_tokens");
+	/* p50: rank 30 -> (0.5,1]: 0.5 + 0.5 * 30/30 = 1.0; p95: rank 57 is in +Inf -> 1;
+	 * mean 72 / 60 = 1.2. */
+	assert_fig(d, "e2e_latency_p50", 1.0, "tgi_request_duration");
+	assert_fig(d, "e2e_latency_p95", 1.0, NULL);
+	assert_fig(d, "e2e_latency_mean", 1.2, NULL);
+	assert_fig(d, "waiting_requests", 4, "tgi_queue_size");
+	assert_fig(d, "running_requests", 8, "tgi_batch_current_size");
+	assert_absent(d, "ttft_p99", "tgi exports no metric");
+	assert_absent(d, "kv_cache_usage", "tgi exports no metric");
+	/* No input-length histogram in this scrape. */
+	assert_absent(d, "prompt_tokens_per_s", "not in the scrape");
+	json_decref(d);
+	free(b);
+}
+
+static const char triton0[] =
+	"# TYPE nv_inference_request_success counter\n"
+	"nv_inference_request_success{model=\"llama\",version=\"1\"} 10\n"
+	"# TYPE nv_inference_request_failure counter\n"
+	"nv_inference_request_failure{model=\"llama\",version=\"1\"} 0\n"
+	"# TYPE nv_inference_count counter\n"
+	"nv_inference_count{model=\"llama\",version=\"1\"} 10\n"
+	"# TYPE nv_inference_request_duration_us counter\n"
+	"nv_inference_request_duration_us{model=\"llama\",version=\"1\"} 5000000\n"
+	"# TYPE nv_inference_pending_request_count gauge\n"
+	"nv_inference_pending_request_count{model=\"llama\",version=\"1\"} 2\n";
+
+static void
+test_triton_window(void **state)
+{
+	char *b = strdup(triton0);
+	json_t *d;
+
+	(void)state;
+	assert_non_null(b);
+	b = bump(b, "nv_inference_request_success{model=\"llama\",version=\"1\"}", 40);
+	b = bump(b, "nv_inference_request_failure{model=\"llama\",version=\"1\"}", 2);
+	b = bump(b, "nv_inference_count{model=\"llama\",version=\"1\"}", 40);
+	b = bump(b, "nv_inference_request_duration_us{model=\"llama\",version=\"1\"}", 30e6);
+	d = extract(triton0, 0, b, 20);
+	assert_string_equal(json_string_value(json_object_get(d, "engine")), "triton");
+	/* (40 + 2) / 20 s = 2.1 req/s; 2 / 20 = 0.1 failed; mean 30 s / 40 = 0.75 s. */
+	assert_fig(d, "request_rate", 2.1, "nv_inference_request_success");
+	assert_fig(d, "error_rate", 0.1, NULL);
+	assert_fig(d, "e2e_latency_mean", 0.75, "nv_inference_request_duration_us");
+	assert_fig(d, "waiting_requests", 2, "nv_inference_pending_request_count");
+	assert_absent(d, "e2e_latency_p99", "triton exports no metric");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(d,
+		"facts"), "model_names"), 0)), "llama");
+	json_decref(d);
+	free(b);
+}
+
 static const json_t *
 gpu_by_uuid(const json_t *d, const char *uuid)
 {
@@ -630,6 +726,8 @@ main(void)
 		cmocka_unit_test(test_bad_window),
 		cmocka_unit_test(test_sglang_window),
 		cmocka_unit_test(test_nim_window),
+		cmocka_unit_test(test_tgi_window),
+		cmocka_unit_test(test_triton_window),
 		cmocka_unit_test(test_dcgm),
 		cmocka_unit_test(test_dcgm_pods),
 		cmocka_unit_test(test_nvgpuexp),
