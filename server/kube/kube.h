@@ -52,7 +52,9 @@ struct kube_creds {
 void kube_creds_release(struct kube_creds *c);
 
 /* Checks a server URL: https (or http when allow_http), a host, no user info,
- * no query or fragment. ERR_INVALID naming the problem. */
+ * no query or fragment; a path prefix is allowed (a proxy such as Rancher's
+ * /k8s/clusters/ID). ERR_INVALID naming the problem; a URL with user info is
+ * never quoted in the message (it may hold a password). */
 int kube_server_check(const char *url, int allow_http, struct err *e);
 
 /* From kubeconfig text; `context` NULL = current-context. *name_hint gets the
@@ -68,7 +70,9 @@ struct kube_options {
 	int allow_http;                /* 1: http:// servers are accepted */
 };
 
-/* Copies what it needs from creds. Returns 0 and *out, or -1 with e set. */
+/* Copies what it needs from creds (server checked with kube_server_check(), PEM
+ * fields must look like PEM, a certificate needs its key; no credential at all
+ * means anonymous requests). Returns 0 and *out, or -1 with e set. */
 int kube_client_new(const struct kube_creds *creds, const struct kube_options *opt,
     struct kube_client **out, struct err *e);
 void kube_client_free(struct kube_client *k);
@@ -90,6 +94,9 @@ int kube_server_version(struct kube_client *k, char **out, struct err *e);
 int kube_batch_new(struct kube_client *k, struct kube_batch **out, struct err *e);
 /* Returns the request's index (>= 0), or -1 with e set. want_json 0 = text. */
 int kube_batch_add(struct kube_batch *b, const char *path, int want_json, size_t max, struct err *e);
+/* Runs every request, at most max_parallel at a time. Fails (and so fails every
+ * request, each item_err saying why) only when nothing could run: the token file
+ * cannot be read (ERR_IO), or libcurl fails. A batch runs once. */
 int kube_batch_run(struct kube_batch *b, struct err *e);
 /* The outcome of request i: 0 with *json (borrowed, valid until kube_batch_free) or *text and *len
  * (borrowed), or -1 with item_err set to that request's error. */

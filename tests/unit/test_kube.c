@@ -900,6 +900,8 @@ test_server_check(void **state)
 		{ "ftp://10.0.0.1", 0, 0, "not 'ftp'" },
 		{ "https://admin:s3cret@10.0.0.1:6443", 0, 0, "user info" },
 		{ "https://token@10.0.0.1", 0, 0, "user info" },
+		{ "https://admin:s3cret @10.0.0.1", 0, 0, "user info" },
+		{ "ftp://admin:s3cret@10.0.0.1", 0, 0, "user info" },
 		{ "https://", 0, 0, NULL },
 		{ "https:///api", 0, 0, NULL },
 		{ "https://:6443", 0, 0, NULL },
