@@ -305,6 +305,7 @@ figure_eval(const struct figure *fg, enum engine eng, const struct metrics_set *
 	const struct metrics_set *cur, double seconds, struct err *e)
 {
 	const struct cand *c = NULL;
+	struct err le = ERR_INIT;    /* a missing family is an absent figure, not a failure */
 	struct metrics_histogram h;
 	json_t *r = NULL;
 	double v = NAN, a, b;
@@ -378,11 +379,13 @@ figure_eval(const struct figure *fg, enum engine eng, const struct metrics_set *
 	case K_HIST_SUM_RATE:
 	case K_QUANTILE:
 	case K_HIST_MEAN:
-		if (metrics_window_histogram(prev, cur, c->family, NULL, 0, &h, e) < 0) {
-			if (e != NULL && e->code == ERR_NOMEM)
+		if (metrics_window_histogram(prev, cur, c->family, NULL, 0, &h, &le) < 0) {
+			if (le.code == ERR_NOMEM) {
+				err_set(e, ERR_NOMEM, "%s", le.msg);
 				goto out;
-			r = absent(e != NULL && e->code == ERR_INVALID ?
-				"the metric is not a histogram" : "no sample of the metric", fg, eng);
+			}
+			r = absent(le.code == ERR_INVALID ? "the metric is not a histogram" :
+				"no sample of the metric", fg, eng);
 			goto out;
 		}
 		if (c->kind == K_HIST_SUM_RATE) {

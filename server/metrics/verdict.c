@@ -347,12 +347,12 @@ relevant_changes(const json_t *diff, const struct metrics_verdict_rules *r, json
 
 		for (i = 0; i < json_array_size(changes); i++) {
 			const json_t *ch = json_array_get(changes, i);
+			const char *ccat = json_string_value(json_object_get(ch, "category"));
 			const char *name;
 			size_t j;
 			int dup = 0;
 
-			if (!in_list(r->categories, json_string_value(json_object_get(ch, "category"))) ||
-			    strcmp(json_string_value(json_object_get(ch, "category")), cat) != 0 ||
+			if (ccat == NULL || strcmp(ccat, cat) != 0 ||
 			    !in_list(r->severities, json_string_value(json_object_get(ch, "severity"))))
 				continue;
 			n++;
