@@ -55,6 +55,8 @@ struct kube_req {
 	CURL *h;
 	struct buf body;
 	int over;              /* the write callback stopped at the cap */
+	size_t header_bytes;
+	int over_headers;      /* the header callback stopped at KUBE_MAX_HEADER_BYTES */
 	long status;           /* seen by the write callback */
 	char ctype[128];
 	char retry_after[32];
@@ -498,6 +500,11 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	struct kube_req *r = arg;
 
 	(void)size;
+	if (n > KUBE_MAX_HEADER_BYTES - r->header_bytes) {
+		r->over_headers = 1;
+		return 0;
+	}
+	r->header_bytes += n;
 	header_value(p, n, "Content-Type:", r->ctype, sizeof(r->ctype));
 	header_value(p, n, "Retry-After:", r->retry_after, sizeof(r->retry_after));
 	header_value(p, n, "Location:", r->location, sizeof(r->location));
@@ -591,6 +598,11 @@ req_finish(struct kube_req *r, CURLcode rc)
 		snprintf(cerr, sizeof(cerr), "%s", curl_easy_strerror(rc));
 	printable(r->path, strlen(r->path), 100, where, sizeof(where));
 
+	if (rc == CURLE_WRITE_ERROR && r->over_headers) {
+		err_set(e, ERR_UPSTREAM, "the answer to GET %s from %s has more than %d bytes of headers", where,
+		    k->server, KUBE_MAX_HEADER_BYTES);
+		return;
+	}
 	if (status >= 200 && status <= 299 && rc == CURLE_WRITE_ERROR && r->over) {
 		err_set(e, ERR_TOO_LARGE, "the answer to GET %s from %s is larger than %zu bytes", where, k->server,
 		    r->max);

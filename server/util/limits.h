@@ -109,6 +109,7 @@
 #define KUBE_MAX_PATH_BYTES        8192               /* a request path with its query */
 #define KUBE_MAX_JSON_DEPTH        128                /* nesting of an answer (jansson recurses); as DOC_MAX_DEPTH */
 #define KUBE_MAX_ERROR_BODY_BYTES  (64 * 1024)        /* the body of a non-2xx answer that is read */
+#define KUBE_MAX_HEADER_BYTES      (256 * 1024)       /* all header lines of one answer */
 #define KUBE_MAX_STATUS_CHARS      300                /* an API server's Status message quoted in an error */
 #define KUBE_LOW_SPEED_BYTES       16                 /* slower than this many bytes/s ... */
 #define KUBE_LOW_SPEED_TIME_S      15                 /* ... for this long ends a request */

@@ -663,9 +663,9 @@ tiny_main(void *arg)
 		if (strcasestr(req, "\nAuthorization:") != NULL || strstr(req, TOKEN) != NULL)
 			t->saw_auth = 1;
 		pthread_mutex_unlock(&t->mu);
-		snprintf(head, sizeof(head), "%s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", t->head,
-		    t->body_len);
-		if (send(c, head, strlen(head), MSG_NOSIGNAL) > 0 && t->body_len > 0)
+		snprintf(head, sizeof(head), "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", t->body_len);
+		if (send(c, t->head, strlen(t->head), MSG_NOSIGNAL) > 0 && send(c, head, strlen(head), MSG_NOSIGNAL) > 0 &&
+		    t->body_len > 0)
 			send(c, t->body, t->body_len, MSG_NOSIGNAL);
 		close(c);
 	}
@@ -821,6 +821,24 @@ test_hostile_bodies(void **state)
 	assert_non_null(strstr(e.msg, "retry after Wed, 21 Oct 2026 07:28:00 GMT"));
 	kube_client_free(k);
 	tiny_stop(&t);
+
+	/* Endless headers: stopped at a bound, not kept until the timeout. */
+	{
+		size_t cap = 400 * 1024, n;
+		char *head = malloc(cap);
+
+		assert_non_null(head);
+		n = (size_t)snprintf(head, cap, "HTTP/1.1 200 OK");
+		while (n + 64 < cap)
+			n += (size_t)snprintf(head + n, cap - n, "\r\nX-Pad: %050d", 0);
+		tiny_start(&t, head, "{}", 2);
+		k = tiny_client(&t, 0);
+		get_fails(k, "/api/v1/pods", ERR_UPSTREAM, &e);
+		assert_non_null(strstr(e.msg, "bytes of headers"));
+		kube_client_free(k);
+		tiny_stop(&t);
+		free(head);
+	}
 
 	/* Not JSON. */
 	tiny_start(&t, "HTTP/1.1 200 OK\r\nContent-Type: application/json", "<html>oops</html>", 17);
