@@ -202,8 +202,9 @@ target_address(char *out, size_t outsz, const char *cluster, const char *ns, con
 	snprintf(out, outsz, "%s/%s/%s/%s", cluster, ns, lower, name);
 }
 
-/* Pulls, builds and stores one workload. Appends to snaps or errs. */
-static void
+/* Pulls, builds and stores one workload. Appends to snaps or errs; returns the
+ * error code (ERR_OK on success). */
+static enum err_code
 pull_one(struct collect *c, struct kube_client *k, const struct collect_apis *apis,
     const char *cluster, const json_t *workload, int64_t seen_at, json_t *snaps, json_t *errs)
 {
@@ -218,7 +219,7 @@ pull_one(struct collect *c, struct kube_client *k, const struct collect_apis *ap
 	int changed = 0;
 
 	if (ns == NULL || name == NULL || kd == NULL)
-		return;
+		return ERR_OK;
 	target_address(addr, sizeof(addr), cluster, ns, kd->lower, name);
 	if (store_target_upsert(c->st, cluster, ns, kd->lower, name, seen_at, &tid, &e) != 0 ||
 	    collect_pull_target(k, apis, cluster, workload, &raw, &e) != 0 ||
@@ -246,6 +247,7 @@ out:
 	json_decref(raw);
 	json_decref(config);
 	json_decref(evidence);
+	return e.code;
 }
 
 /* Connects to a cluster: credentials, client, /version, /apis. */
@@ -307,7 +309,7 @@ pull_cluster(struct collect *c, const char *cluster, const char *ns, const char 
 	char *version = NULL;
 	int64_t t0 = now_ms(), pull_at = (int64_t)time(NULL);
 	struct err de = ERR_INIT;
-	int ret = -1, disc = 0;
+	int ret = -1, disc = 0, timed_out = 0;
 	size_t i;
 
 	memset(&cl, 0, sizeof(cl));
@@ -360,7 +362,23 @@ pull_cluster(struct collect *c, const char *cluster, const char *ns, const char 
 			break;
 		}
 		pthread_mutex_unlock(&c->mu);
-		pull_one(c, k, &apis, cluster, w, pull_at, snaps, errs);
+		if (timed_out) {
+			/* A cluster that stopped answering is not asked again in this pull: its
+			 * other targets would each wait for the timeout too. */
+			const char *tn = collect_str(json_object_get(w, "metadata"), "name");
+			const char *tns = collect_str(json_object_get(w, "metadata"), "namespace");
+			const struct collect_kind *kd = collect_kind_find(collect_str(w, "kind"));
+			char addr[STORE_MAX_NAME + STORE_MAX_NAMESPACE + STORE_MAX_OBJECT_NAME + 64];
+
+			if (tn == NULL || tns == NULL || kd == NULL)
+				continue;
+			target_address(addr, sizeof(addr), cluster, tns, kd->lower, tn);
+			json_array_append_new(errs, json_pack("{s:s,s:s}", "target", addr, "message",
+			    "not pulled: an earlier request to the cluster timed out"));
+			continue;
+		}
+		if (pull_one(c, k, &apis, cluster, w, pull_at, snaps, errs) == ERR_TIMEOUT)
+			timed_out = 1;
 	}
 	if (name == NULL && disc == 0) {
 		struct err me = ERR_INIT;
@@ -370,7 +388,7 @@ pull_cluster(struct collect *c, const char *cluster, const char *ns, const char 
 	}
 	if (disc == 1) {
 		record_health(c, cluster, pull_at, 0, de.msg, t0, version);
-	} else if (json_array_size(errs) > 0 && json_array_size(snaps) == 0) {
+	} else if (timed_out || (json_array_size(errs) > 0 && json_array_size(snaps) == 0)) {
 		/* Nothing could be pulled: the first target's error is the cluster's. */
 		record_health(c, cluster, pull_at, 0, collect_str(json_array_get(errs, 0), "message"),
 		    t0, version);

@@ -839,11 +839,33 @@ test_pull_hang_and_scheduler(void **state)
 	assert_int_equal(collect_cluster(c, "sim-hung", &out, &e), -1);
 	assert_true(secs_since(&t0) < 3.0);
 	assert_int_equal(e.code, ERR_TIMEOUT);
-	collect_free(c);
 	memset(&cl, 0, sizeof(cl));
 	assert_int_equal(store_cluster_get(f->st, "sim-hung", &cl, &e), 0);
 	assert_non_null(cl.last_error);
 	store_cluster_release(&cl);
+	/* Only the pod lists hang: the first target times out, the second is not tried. */
+	kubesim_clear_faults(f->k2);
+	assert_int_equal(kubesim_set_fault(f->k2, "/api/v1/namespaces/llm/pods", KUBESIM_FAULT_HANG,
+	    0, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (collect_cluster(c, "sim-hung", &out, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_true(secs_since(&t0) < 3.0);
+	assert_int_equal(json_array_size(json_object_get(out, "snapshots")), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "errors")), 2);
+	{
+		char *dump = json_dumps(out, 0);
+
+		assert_non_null(strstr(dump, "not pulled: an earlier request to the cluster timed out"));
+		free(dump);
+	}
+	json_decref(out);
+	memset(&cl, 0, sizeof(cl));
+	assert_int_equal(store_cluster_get(f->st, "sim-hung", &cl, &e), 0);
+	assert_non_null(cl.last_error);
+	store_cluster_release(&cl);
+	kubesim_set_fault(f->k2, "", KUBESIM_FAULT_HANG, 0, &e);
+	collect_free(c);
 
 	/* The scheduler: sim-a is pulled again while sim-hung hangs. */
 	memset(&cl, 0, sizeof(cl));
