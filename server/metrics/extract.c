@@ -299,6 +299,23 @@ window_increase(const struct metrics_set *prev, const struct metrics_set *cur,
 	return 0;
 }
 
+/* True when a series of `family` fell between the scrapes: the process restarted and
+ * its counters (or histogram buckets) started again from 0. */
+static int
+family_reset(const struct metrics_set *prev, const struct metrics_set *cur, const char *family)
+{
+	const struct metrics_family *f = family != NULL ? metrics_set_family(cur, family) : NULL;
+	size_t i;
+
+	for (i = 0; f != NULL && prev != NULL && i < f->nsamples; i++) {
+		const struct msample *p = mset_series_lookup(prev, f->samples[i]);
+
+		if (p != NULL && f->samples[i]->pub.value < p->pub.value)
+			return 1;
+	}
+	return 0;
+}
+
 /* One figure: *out is a new "value" or "absent" object, or NULL when out of memory. */
 static json_t *
 figure_eval(const struct figure *fg, enum engine eng, const struct metrics_set *prev,
@@ -422,6 +439,12 @@ figure_eval(const struct figure *fg, enum engine eng, const struct metrics_set *
 		break;
 	}
 	r = isfinite(v) ? present(v, fg, c) : absent("not a finite number", fg, eng);
+	if (r != NULL && isfinite(v) && (family_reset(prev, cur, c->family) ||
+	    family_reset(prev, cur, c->family2)) &&
+	    json_object_set_new(r, "counter_reset", json_true()) < 0) {
+		json_decref(r);
+		r = NULL;
+	}
 out:
 	metrics_histogram_release(&h);
 	if (r == NULL && (e == NULL || e->code != ERR_NOMEM))

@@ -363,8 +363,10 @@ test_vllm_counter_reset(void **state)
 	(void)state;
 	d = extract(a, 0, b, 60);
 	assert_fig(d, "request_rate", 121.0 / 60.0, NULL);
+	assert_true(json_is_true(json_object_get(fig(d, "request_rate"), "counter_reset")));
 	/* The other counters did not reset: 3000 / 60. */
 	assert_fig(d, "generation_tokens_per_s", 50.0, NULL);
+	assert_null(json_object_get(fig(d, "generation_tokens_per_s"), "counter_reset"));
 	json_decref(d);
 	free(a);
 	free(b);
