@@ -23,6 +23,7 @@
 #include "collect/collect_int.h"
 #include "collect/collect_pull.h"
 #include "kube/kube.h"
+#include "metrics/metrics.h"
 #include "util/err.h"
 #include "util/limits.h"
 #include "util/banned.h"
@@ -286,6 +287,33 @@ add_events(struct kube_batch *b, json_t *map, const char *ns, const char *name, 
 	return add_list(b, map, "/api/v1", ns, "events", q, "events", "Event", "v1", 0, e);
 }
 
+/* The gauges one scrape gives (metrics_extract() with no earlier scrape: rates and
+ * quantiles are absent until the series has two points), kept beside the scrape's
+ * size; the text itself is not kept. A scrape that does not parse says why. */
+static void
+scrape_figures(json_t *rec, const char *text, size_t len)
+{
+	struct metrics_set *set = NULL;
+	struct err me = ERR_INIT;
+	json_t *ex = NULL;
+
+	if (metrics_parse(text, len, METRICS_FORMAT_AUTO, &set, &me) != 0 ||
+	    metrics_extract(NULL, 0, set, (double)json_integer_value(json_object_get(rec, "at")),
+	    &ex, &me) != 0) {
+		json_object_set_new(rec, "parse_error", json_string(me.msg));
+		metrics_set_free(set);
+		return;
+	}
+	json_object_set(rec, "engine", json_object_get(ex, "engine") ? json_object_get(ex,
+	    "engine") : json_null());
+	if (json_object_get(ex, "figures") != NULL)
+		json_object_set(rec, "figures", json_object_get(ex, "figures"));
+	if (json_object_get(ex, "gpus") != NULL)
+		json_object_set(rec, "gpus", json_object_get(ex, "gpus"));
+	json_decref(ex);
+	metrics_set_free(set);
+}
+
 /* Files the results of a batch into raw. Returns -1 with e set when a required
  * request failed. */
 static int
@@ -314,6 +342,7 @@ file_results(struct kube_batch *b, const json_t *map, json_t *raw, const char *n
 					json_object_set_new(rec, "text", json_string(""));
 			} else {
 				json_object_set_new(rec, "bytes", json_integer((json_int_t)len));
+				scrape_figures(rec, text, len);
 			}
 			json_array_append_new(json_object_get(raw, bin), rec);
 			continue;

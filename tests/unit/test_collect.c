@@ -687,6 +687,8 @@ test_pull_discover_and_dedup(void **state)
 		assert_non_null(ev);
 		assert_non_null(strstr(evj, "0e9e39f249a16976918f6564b8830bc894c89659"));
 		assert_true(json_integer_value(at(ev, "scrapes.0.bytes")) > 1000);
+		assert_string_equal(str(ev, "scrapes.0.engine"), "vllm");
+		assert_non_null(at(ev, "scrapes.0.figures"));
 		assert_int_equal(json_integer_value(at(ev, "models.0.models.0.max_model_len")), 32768);
 		json_decref(ev);
 		free(evj);
