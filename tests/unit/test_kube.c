@@ -1154,6 +1154,30 @@ test_kubeconfig_refused(void **state)
 	    "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {}}]\n";
 	assert_int_equal(kube_creds_from_kubeconfig(y, strlen(y), NULL, &c, NULL, &e), -1);
 	assert_non_null(strstr(e.msg, "no token and no client certificate"));
+	y = "kind: Config\ncurrent-context: a\ncontexts: [{name: a, context: {cluster: c, user: nobody}}]\n"
+	    "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {token: t}}]\n";
+	assert_int_equal(kube_creds_from_kubeconfig(y, strlen(y), NULL, &c, NULL, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	assert_non_null(strstr(e.msg, "no user 'nobody'"));
+	y = "kind: Config\ncurrent-context: a\ncontexts: [{name: a, context: {cluster: gone, user: u}}]\n"
+	    "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {token: t}}]\n";
+	assert_int_equal(kube_creds_from_kubeconfig(y, strlen(y), NULL, &c, NULL, &e), -1);
+	assert_non_null(strstr(e.msg, "no cluster 'gone'"));
+
+	/* kubectl config view -o json: the same thing as JSON. */
+	{
+		hint = NULL;
+		y = "{\"kind\":\"Config\",\"apiVersion\":\"v1\",\"current-context\":\"a\",\"contexts\":[{\"name\":\"a\","
+		    "\"context\":{\"cluster\":\"c\",\"user\":\"u\"}}],\"clusters\":[{\"name\":\"c\",\"cluster\":"
+		    "{\"server\":\"https://k.example.com:6443\"}}],\"users\":[{\"name\":\"u\",\"user\":{\"token\":\"tok\"}}]}";
+		assert_int_equal(kube_creds_from_kubeconfig(y, strlen(y), NULL, &c, &hint, &e), 0);
+		assert_string_equal(c.server, "https://k.example.com:6443");
+		assert_string_equal(c.token, "tok");
+		assert_string_equal(hint, "c");
+		kube_creds_release(&c);
+		assert_null(c.token);
+		free(hint);
+	}
 	{
 		size_t big = 2 * 1024 * 1024;
 		char *huge = malloc(big);
