@@ -185,7 +185,7 @@ struct store_snapshot {
 int store_snapshot_record(struct store *s, int64_t target_id, const char *hash, const char *config_json,
     size_t config_len, const char *evidence_json, size_t evidence_len, int64_t taken_at,
     int64_t *snapshot_id, int *changed, struct err *e);
-/* One snapshot's metadata and, when config_json is not NULL, its document
+/* One snapshot's metadata (when meta is not NULL) and, when config_json is not NULL, its document
  * (NUL-terminated, caller frees). ERR_NOT_FOUND when there is no such snapshot. */
 int store_snapshot_get(struct store *s, int64_t id, struct store_snapshot *meta, char **config_json,
     struct err *e);

@@ -161,6 +161,11 @@ int
 store_snapshot_get(struct store *s, int64_t id, struct store_snapshot *meta, char **config_json,
     struct err *e)
 {
+	struct store_snapshot scratch;
+
+	/* meta is optional: the backend always fills a struct. */
+	if (meta == NULL)
+		meta = &scratch;
 	memset(meta, 0, sizeof(*meta));
 	if (config_json != NULL)
 		*config_json = NULL;
