@@ -114,4 +114,52 @@ int api_tokens_list(struct api_req *rq, struct api_resp *rs, struct err *e);   /
 int api_tokens_create(struct api_req *rq, struct api_resp *rs, struct err *e); /* POST /api/v1/tokens */
 int api_tokens_revoke(struct api_req *rq, struct api_resp *rs, struct err *e); /* DELETE /api/v1/tokens/{name} */
 
+/* Clusters (api/clusters.c). Registering and changing a cluster is admin only. */
+int api_clusters_list(struct api_req *rq, struct api_resp *rs, struct err *e);    /* GET /api/v1/clusters */
+int api_clusters_create(struct api_req *rq, struct api_resp *rs, struct err *e);  /* POST /api/v1/clusters */
+int api_clusters_import(struct api_req *rq, struct api_resp *rs, struct err *e);  /* POST /api/v1/clusters/import */
+int api_clusters_get(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET /api/v1/clusters/{cluster} */
+int api_clusters_update(struct api_req *rq, struct api_resp *rs, struct err *e);  /* PATCH /api/v1/clusters/{cluster} */
+int api_clusters_delete(struct api_req *rq, struct api_resp *rs, struct err *e);  /* DELETE /api/v1/clusters/{cluster} */
+int api_clusters_collect(struct api_req *rq, struct api_resp *rs, struct err *e); /* POST /api/v1/clusters/{cluster}/collect */
+
+/* Registers a cluster from a body shaped as POST /api/v1/clusters takes it:
+ * checks it, seals its credentials and stores it. The one path by which a
+ * cluster is registered (the API, `skewd demo` and the in-cluster start all use
+ * it). `seal` may be NULL only for a body without credentials (which is
+ * refused). *out (new reference) gets the public view of the cluster, which
+ * never holds a credential. Returns 0, or -1 with e set (ERR_INVALID,
+ * ERR_CONFLICT when the name is taken, ...). */
+int api_cluster_register(struct store *st, const struct seal *seal, const struct config *cfg,
+    const json_t *body, json_t **out, struct err *e);
+
+/* Checks a DNS-1123 label (cluster and namespace names); `what` names it in the
+ * error. Returns 0, or -1 with ERR_INVALID. */
+int api_dns_label_check(const char *s, const char *what, struct err *e);
+
+/* Targets (api/targets.c). */
+int api_targets_list(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET /api/v1/targets */
+int api_targets_get(struct api_req *rq, struct api_resp *rs, struct err *e);      /* GET /api/v1/targets/{cluster}/{namespace}/{kind}/{name} */
+int api_targets_collect(struct api_req *rq, struct api_resp *rs, struct err *e);  /* POST .../{name}/collect */
+
+/* Snapshots (api/snapshots.c). */
+int api_snapshots_list(struct api_req *rq, struct api_resp *rs, struct err *e);   /* GET .../{name}/snapshots */
+int api_snapshots_get(struct api_req *rq, struct api_resp *rs, struct err *e);    /* GET /api/v1/snapshots/{id} */
+
+/* Shared by the target and snapshot handlers (api/targets.c). */
+
+/* The decoded value of query parameter `name` into out. Returns 1 when present,
+ * 0 when absent, -1 with ERR_INVALID for a malformed escape or a too long value. */
+int api_query_get(const struct api_req *rq, const char *name, char *out, size_t outsz, struct err *e);
+/* A number query parameter in [min, max]: 1 and *out when present, 0 when
+ * absent (*out untouched), -1 with ERR_INVALID otherwise. */
+int api_query_int(const struct api_req *rq, const char *name, long long min, long long max,
+    long long *out, struct err *e);
+/* "deployment", "statefulset" or "leaderworkerset"; else -1 with ERR_NOT_FOUND. */
+int api_kind_check(const char *kind, struct err *e);
+/* The target named by the {cluster}/{namespace}/{kind}/{name} path parameters. */
+int api_target_from_path(struct api_req *rq, struct store_target *t, struct err *e);
+/* The public view of a target (new reference, NULL when out of memory). */
+json_t *api_target_json(const struct store_target *t);
+
 #endif

@@ -14,6 +14,7 @@ static const struct {
 	int (*fn)(int, char **);
 } commands[] = {
 	{ "serve", cmd_serve },
+	{ "demo", cmd_demo },
 	{ "diff", cmd_diff },
 	{ "migrate", cmd_migrate },
 	{ "token", cmd_token },

@@ -1,26 +1,216 @@
 /*
  * cmd_serve.c - `skewd serve [--config FILE]`: load the config, open the
- * store, start the HTTP server, print where it listens, and stop cleanly on
- * SIGINT or SIGTERM.
+ * store and the seal key, start the collector and the HTTP server, print
+ * where it listens, and stop cleanly (in reverse order) on SIGINT or SIGTERM.
+ * The start and stop steps are shared with `skewd demo` (cmd.h).
  *
  * Exit codes: 0 after a clean stop, 2 for a usage error or a bad config
- * (the message names the file and line), 3 when the store or the server
- * cannot start.
+ * (the message names the file and line), 3 when the store, the seal key, the
+ * collector or the server cannot start.
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "cmd/cmd.h"
+#include "collect/collect.h"
 #include "config/config.h"
+#include "engine/engine.h"
 #include "http/http.h"
+#include "seal/seal.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/limits.h"
 #include "util/log.h"
 #include "util/banned.h"
+
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* Reads a small file into a NUL-terminated string (caller frees), or NULL. */
+static char *
+slurp(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	data = malloc(max + 1);
+	if (data == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(data, 1, max + 1, f);
+	fclose(f);
+	if (n > max) {
+		free(data);
+		return NULL;
+	}
+	data[n] = '\0';
+	return data;
+}
+
+/*
+ * With `in_cluster: true` in a pod: registers cluster "in-cluster" from the
+ * pod's service account (its token file, re-read on each pull, and its CA)
+ * through the same path as POST /api/v1/clusters, unless it exists.
+ */
+static int
+register_in_cluster(struct serve *sv, struct err *e)
+{
+	struct store_cluster c;
+	struct err ge = ERR_INIT;
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	char server[KUBE_MAX_URL_BYTES], *ca = NULL;
+	json_t *body = NULL, *out = NULL;
+	int ret = -1;
+
+	if (access(SA_DIR "/token", R_OK) != 0) {
+		log_info("in_cluster is set but %s/token is not readable; no in-cluster cluster", SA_DIR);
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	if (store_cluster_get(sv->store, "in-cluster", &c, &ge) == 0) {
+		store_cluster_release(&c);
+		return 0;
+	}
+	if (ge.code != ERR_NOT_FOUND) {
+		*e = ge;
+		return -1;
+	}
+	if (host == NULL || host[0] == '\0')
+		return err_set(e, ERR_INVALID,
+		    "in_cluster is set but KUBERNETES_SERVICE_HOST is not: is this a pod?");
+	if (strchr(host, ':') != NULL)
+		snprintf(server, sizeof(server), "https://[%s]:%s", host, port != NULL ? port : "443");
+	else
+		snprintf(server, sizeof(server), "https://%s:%s", host, port != NULL ? port : "443");
+	ca = slurp(SA_DIR "/ca.crt", KUBE_MAX_PEM_BYTES);
+	body = json_pack("{s:s, s:s, s:s?, s:{s:s}}",
+	    "name", "in-cluster",
+	    "server", server,
+	    "ca_pem", ca,
+	    "auth", "token_file", SA_DIR "/token");
+	if (body == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory registering the in-cluster cluster");
+		goto out;
+	}
+	if (api_cluster_register(sv->store, sv->seal, sv->cfg, body, &out, e) < 0) {
+		err_prefix(e, "registering cluster 'in-cluster'");
+		goto out;
+	}
+	log_info("registered cluster 'in-cluster' (%s) from the pod's service account", server);
+	ret = 0;
+out:
+	json_decref(body);
+	json_decref(out);
+	free(ca);
+	return ret;
+}
+
+int
+serve_open(struct serve *sv, const struct config *cfg, const char *prog)
+{
+	struct collect_options co;
+	struct err e = ERR_INIT;
+	char *key_path = NULL;
+	int ret = EXIT_RUNTIME;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->cfg = cfg;
+	sv->db_path = config_db_path(cfg);
+	key_path = config_seal_key_path(cfg);
+	if (sv->db_path == NULL || key_path == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (store_open(sv->db_path, cfg->migrations_dir, &sv->store, &e) < 0) {
+		fprintf(stderr, "%s: cannot open the database '%s': %s\n", prog, sv->db_path, e.msg);
+		goto out;
+	}
+	if (seal_open(key_path, &sv->seal, &e) < 0) {
+		fprintf(stderr, "%s: cannot open the seal key: %s\n", prog, e.msg);
+		goto out;
+	}
+	/* The collector reads engine command lines: load the knowledge table
+	 * here, once, before any thread could. */
+	if (engine_init(&e) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		goto out;
+	}
+	memset(&co, 0, sizeof(co));
+	co.interval_s = cfg->collect_interval_s;
+	co.allow_http = cfg->allow_http_clusters;
+	co.history_days = cfg->history_days;
+	co.request_timeout_ms = cfg->collect_timeout_ms;
+	if (collect_new(sv->store, sv->seal, &co, &sv->collect, &e) < 0) {
+		fprintf(stderr, "%s: cannot set up the collector: %s\n", prog, e.msg);
+		goto out;
+	}
+	if (cfg->in_cluster && register_in_cluster(sv, &e) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(key_path);
+	if (ret != 0)
+		serve_close(sv);
+	return ret;
+}
+
+int
+serve_start(struct serve *sv, const char *prog)
+{
+	struct err e = ERR_INIT;
+
+	if (collect_start(sv->collect, &e) < 0) {
+		fprintf(stderr, "%s: cannot start the collector: %s\n", prog, e.msg);
+		return EXIT_RUNTIME;
+	}
+	sv->svc.cfg = sv->cfg;
+	sv->svc.store = sv->store;
+	sv->svc.seal = sv->seal;
+	sv->svc.collect = sv->collect;
+	if (http_start(&sv->svc, &sv->http, &e) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+void
+serve_close(struct serve *sv)
+{
+	http_stop(sv->http);
+	sv->http = NULL;
+	collect_free(sv->collect);
+	sv->collect = NULL;
+	seal_close(sv->seal);
+	sv->seal = NULL;
+	store_close(sv->store);
+	sv->store = NULL;
+	free(sv->db_path);
+	sv->db_path = NULL;
+}
+
+void
+serve_block_signals(sigset_t *stop)
+{
+	/* Block the stop signals before any thread starts, so every thread
+	 * inherits the mask and only sigwait() receives them. */
+	sigemptyset(stop);
+	sigaddset(stop, SIGINT);
+	sigaddset(stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
 
 static void
 serve_usage(FILE *out)
@@ -37,16 +227,14 @@ cmd_serve(int argc, char **argv)
 {
 	struct config cfg;
 	struct err e = ERR_INIT;
-	struct store *st = NULL;
-	struct http_server *h = NULL;
-	struct api_services svc = { 0 };
+	struct serve sv;
 	const char *config_path = NULL;
-	char *db_path = NULL;
 	enum log_level level;
 	sigset_t stop;
-	int i, sig = 0, loaded = 0, ret = EXIT_RUNTIME;
+	int i, sig = 0, ret;
 
 	memset(&cfg, 0, sizeof(cfg));
+	memset(&sv, 0, sizeof(sv));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			config_path = argv[++i];
@@ -66,37 +254,19 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "skewd serve: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	loaded = 1;
 	if (cfg.log_level != NULL && log_level_parse(cfg.log_level, &level) == 0)
 		log_set_level(level);
 	log_set_json(cfg.log_json);
 
-	db_path = config_db_path(&cfg);
-	if (db_path == NULL) {
-		fprintf(stderr, "skewd serve: out of memory\n");
+	serve_block_signals(&stop);
+	ret = serve_open(&sv, &cfg, "skewd serve");
+	if (ret != 0)
 		goto out;
-	}
-	if (store_open(db_path, cfg.migrations_dir, &st, &e) < 0) {
-		fprintf(stderr, "skewd serve: cannot open the database '%s': %s\n", db_path, e.msg);
+	ret = serve_start(&sv, "skewd serve");
+	if (ret != 0)
 		goto out;
-	}
-
-	/* Block the stop signals before any thread starts, so every CivetWeb
-	 * thread inherits the mask and only sigwait() below receives them. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	svc.cfg = &cfg;
-	svc.store = st;
-	if (http_start(&svc, &h, &e) < 0) {
-		fprintf(stderr, "skewd serve: %s\n", e.msg);
-		goto out;
-	}
-	log_info("skewd %s listening on %s (database %s)", SKEWD_VERSION, http_url(h), db_path);
-	printf("listening on %s\n", http_url(h));
+	log_info("skewd %s listening on %s (database %s)", SKEWD_VERSION, http_url(sv.http), sv.db_path);
+	printf("listening on %s\n", http_url(sv.http));
 	fflush(stdout);
 
 	while (sigwait(&stop, &sig) != 0)
@@ -104,10 +274,7 @@ cmd_serve(int argc, char **argv)
 	log_info("stopping on signal %d", sig);
 	ret = 0;
 out:
-	http_stop(h);
-	store_close(st);
-	free(db_path);
-	if (loaded)
-		config_release(&cfg);
+	serve_close(&sv);
+	config_release(&cfg);
 	return ret;
 }

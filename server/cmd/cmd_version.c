@@ -10,6 +10,8 @@ cmd_usage(FILE *out)
 	fputs("usage: skewd <command> [options]\n"
 	    "\n"
 	    "  serve [--config FILE]            run the service (REST API and dashboard)\n"
+	    "  demo [--listen ADDR] [--data-dir DIR]\n"
+	    "                                   run the service with a simulated cluster\n"
 	    "  diff [--format F] [--ignore FILE] A B\n"
 	    "                                   compare two saved states offline\n"
 	    "  migrate [--config FILE] [--status]\n"

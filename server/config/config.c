@@ -75,6 +75,8 @@ static const struct key keys[] = {
 	  0, 0, 1, NULL },
 	{ "seal_key_file", KEY_OPT_STRING, OFF(seal_key_file), "SKEWD_SEAL_KEY_FILE", NULL, 0, 0, 0, NULL },
 	{ "in_cluster", KEY_BOOL, OFF(in_cluster), "SKEWD_IN_CLUSTER", NULL, 0, 0, 1, NULL },
+	{ "collect_timeout_ms", KEY_INT, OFF(collect_timeout_ms), "SKEWD_COLLECT_TIMEOUT_MS", NULL,
+	  KUBE_REQUEST_TIMEOUT_MS, CONFIG_MIN_TIMEOUT_MS, CONFIG_MAX_TIMEOUT_MS, NULL },
 	{ "history_days", KEY_INT, OFF(history_days), "SKEWD_HISTORY_DAYS", NULL,
 	  CONFIG_DEFAULT_HISTORY_DAYS, 0, CONFIG_MAX_HISTORY_DAYS, NULL },
 };

@@ -43,6 +43,7 @@ struct config {
 	int collect_interval_s;  /* scheduler period; 0 = pull only on demand */
 	int allow_http_clusters; /* 1: http:// API servers may be registered */
 	char *seal_key_file;     /* NULL = data_dir/seal.key */
+	int collect_timeout_ms;  /* one request to a cluster's API server, first byte to last */
 	int in_cluster;          /* 1: register cluster "in-cluster" from the pod's service account */
 	int history_days;        /* retention of snapshots and evidence; 0 = keep all */
 };

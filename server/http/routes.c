@@ -25,6 +25,20 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/tokens", api_tokens_list, ROLE_ADMIN, 0 },
 	{ "POST", "/api/v1/tokens", api_tokens_create, ROLE_ADMIN, ROUTE_JSON_BODY },
 	{ "DELETE", "/api/v1/tokens/{name}", api_tokens_revoke, ROLE_ADMIN, 0 },
+	{ "GET", "/api/v1/clusters", api_clusters_list, ROLE_VIEWER, 0 },
+	{ "POST", "/api/v1/clusters", api_clusters_create, ROLE_ADMIN, ROUTE_JSON_BODY },
+	{ "POST", "/api/v1/clusters/import", api_clusters_import, ROLE_ADMIN, ROUTE_JSON_BODY },
+	{ "GET", "/api/v1/clusters/{cluster}", api_clusters_get, ROLE_VIEWER, 0 },
+	{ "PATCH", "/api/v1/clusters/{cluster}", api_clusters_update, ROLE_ADMIN, ROUTE_JSON_BODY },
+	{ "DELETE", "/api/v1/clusters/{cluster}", api_clusters_delete, ROLE_ADMIN, 0 },
+	{ "POST", "/api/v1/clusters/{cluster}/collect", api_clusters_collect, ROLE_EDITOR, 0 },
+	{ "GET", "/api/v1/targets", api_targets_list, ROLE_VIEWER, 0 },
+	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}", api_targets_get, ROLE_VIEWER, 0 },
+	{ "POST", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/collect", api_targets_collect,
+	  ROLE_EDITOR, 0 },
+	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/snapshots", api_snapshots_list,
+	  ROLE_VIEWER, 0 },
+	{ "GET", "/api/v1/snapshots/{id}", api_snapshots_get, ROLE_VIEWER, 0 },
 };
 
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -115,6 +115,12 @@
 #define KUBE_LOW_SPEED_TIME_S      15                 /* ... for this long ends a request */
 #define KUBE_POLL_MS               1000               /* longest wait in curl_multi_poll() */
 
+/* REST handlers (api/). */
+#define API_MAX_CLUSTER_NAMESPACES 256                /* namespaces one cluster may watch */
+#define API_MAX_LABEL_SELECTOR     4096               /* a cluster's label selector */
+#define API_SNAPSHOTS_DEFAULT_LIMIT 50                /* snapshots in one page of history */
+#define API_SNAPSHOTS_MAX_LIMIT    500
+
 /* Config keys that are numbers: the accepted ranges. */
 #define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
 #define CONFIG_MIN_TIMEOUT_MS      100

@@ -72,6 +72,7 @@ test_defaults(void **state)
 	assert_null(c.seal_key_file);
 	assert_int_equal(c.in_cluster, 0);
 	assert_int_equal(c.history_days, CONFIG_DEFAULT_HISTORY_DAYS);
+	assert_int_equal(c.collect_timeout_ms, KUBE_REQUEST_TIMEOUT_MS);
 	db = config_seal_key_path(&c);
 	assert_string_equal(db, "./data/seal.key");
 	free(db);
@@ -142,6 +143,7 @@ test_env_overrides(void **state)
 		{ "SKEWD_ALLOW_HTTP_CLUSTERS", "true" },
 		{ "SKEWD_SEAL_KEY_FILE", "/tmp/k/seal.key" },
 		{ "SKEWD_IN_CLUSTER", "1" },
+		{ "SKEWD_COLLECT_TIMEOUT_MS", "1500" },
 		{ "SKEWD_HISTORY_DAYS", "7" },
 	};
 	struct config c;
@@ -186,7 +188,8 @@ test_env_overrides(void **state)
 			free(db);
 			break;
 		case 14: assert_int_equal(c.in_cluster, 1); break;
-		case 15: assert_int_equal(c.history_days, 7); break;
+		case 15: assert_int_equal(c.collect_timeout_ms, 1500); break;
+		case 16: assert_int_equal(c.history_days, 7); break;
 		default: fail();
 		}
 		config_release(&c);
