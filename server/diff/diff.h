@@ -34,12 +34,15 @@ int diff_rules_load(const char *user_file, struct diff_rules **out, struct err *
 void diff_rules_free(struct diff_rules *r);
 
 /* Builds a side from loaded documents. `label` names the side in output (a file
- * name, "baseline", a snapshot id). The documents are copied; d may be freed after. */
-int diff_side_from_docs(const struct doc_set *d, const char *label, struct diff_side **out,
+ * name, "baseline", a snapshot id). Takes d: its documents are normalised in place
+ * (no copy) and d is freed, on error too; the caller must not use d afterwards. */
+int diff_side_from_docs(struct doc_set *d, const char *label, struct diff_side **out,
     struct err *e);
 void diff_side_free(struct diff_side *s);
 /* Same from values already in memory (e.g. a stored snapshot document): `docs` are
- * borrowed and copied; each may be an object, a `List`, or a skewd.snapshot/v1 document. */
+ * borrowed and never modified (unchanged subtrees are shared, so they must stay
+ * unmodified while the side lives); each may be an object, a `List`, or a
+ * skewd.snapshot/v1 document. */
 int diff_side_from_values(json_t *const *docs, size_t n, const char *label,
     struct diff_side **out, struct err *e);
 /* The side's label as given; borrowed. */

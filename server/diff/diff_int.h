@@ -130,6 +130,9 @@ void diff_path_pop(struct diff_path *p, size_t oldlen);
 void diff_side_count(struct diff_side *s, const char *rule, long long n);
 /* The key of a list item for a known list field, or NULL (malloc'd string). */
 char *diff_list_key(const char *field, const json_t *item);
+/* 0 when the field-knowledge table is in the sorted order bsearch() needs, else -1
+ * (for the unit test). */
+int diff_field_table_check(void);
 /* Is the value Secret-like so that it must never be shown? */
 int diff_is_secret_name(const char *name);
 /* Replaces a secret value by "<redacted:HASH>" (salted per process). New reference. */

@@ -87,8 +87,11 @@ diff_side_count(struct diff_side *s, const char *rule, long long n)
 {
 	json_t *v = json_object_get(s->suppressed, rule);
 
-	json_object_set_new(s->suppressed, rule,
-	    json_integer((v != NULL ? json_integer_value(v) : 0) + n));
+	/* The counters belong to the side alone: bump in place, no allocation. */
+	if (v != NULL)
+		json_integer_set(v, json_integer_value(v) + n);
+	else
+		json_object_set_new(s->suppressed, rule, json_integer(n));
 }
 
 int
@@ -315,23 +318,116 @@ in_list(const char *s, const char *const *list)
 	return 0;
 }
 
-static const char *const port_fields[] = { "containerPort", "hostPort", "port", "targetPort",
-	"number", "nodePort", NULL };
-static const char *const int_fields[] = { "replicas", "minReplicas", "maxReplicas",
-	"initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold",
-	"successThreshold", "terminationGracePeriodSeconds", "averageUtilization",
-	"revisionHistoryLimit", "progressDeadlineSeconds", "minReadySeconds", "size",
-	"activeDeadlineSeconds", "backoffLimit", "parallelism", "completions", "priority",
-	"stabilizationWindowSeconds", "runAsUser", "runAsGroup", "fsGroup", "defaultMode",
-	NULL };
-static const char *const bool_fields[] = { "readOnly", "privileged", "hostIPC", "hostNetwork",
-	"hostPID", "stdin", "stdinOnce", "tty", "automountServiceAccountToken", "optional",
-	"readOnlyRootFilesystem", "runAsNonRoot", "allowPrivilegeEscalation",
-	"enableServiceLinks", "shareProcessNamespace", "paused", "suspend", "immutable",
-	"setHostnameAsFQDN", "hostUsers", NULL };
-static const char *const qty_parents[] = { "limits", "requests", "hard", NULL };
-static const char *const qty_fields[] = { "sizeLimit", "averageValue", "storage", NULL };
-static const char *const set_fields[] = { "metrics", "envFrom", NULL };
+/* What a field name means to normalisation. A string leaf looks its key up once
+ * in one sorted table (bsearch) instead of scanning several lists in turn. */
+enum {
+	FIELD_PORT = 1 << 0,       /* a port: "8080" is 8080 */
+	FIELD_INT = 1 << 1,        /* an integer Kubernetes also accepts as a string */
+	FIELD_BOOL = 1 << 2,       /* a boolean: "true" is true */
+	FIELD_QTY = 1 << 3,        /* a quantity: "64Gi" is "65536Mi" */
+	FIELD_QTY_PARENT = 1 << 4, /* every member is a quantity (limits, requests, hard) */
+	FIELD_SET = 1 << 5         /* a list compared as a set */
+};
+
+struct field_kind {
+	const char *name;
+	unsigned int flags;
+};
+
+/* Sorted by strcmp() order of name; the unit test checks it with
+ * diff_field_table_check(). */
+static const struct field_kind field_table[] = {
+	{ "activeDeadlineSeconds", FIELD_INT },
+	{ "allowPrivilegeEscalation", FIELD_BOOL },
+	{ "automountServiceAccountToken", FIELD_BOOL },
+	{ "averageUtilization", FIELD_INT },
+	{ "averageValue", FIELD_QTY },
+	{ "backoffLimit", FIELD_INT },
+	{ "completions", FIELD_INT },
+	{ "containerPort", FIELD_PORT },
+	{ "defaultMode", FIELD_INT },
+	{ "enableServiceLinks", FIELD_BOOL },
+	{ "envFrom", FIELD_SET },
+	{ "failureThreshold", FIELD_INT },
+	{ "fsGroup", FIELD_INT },
+	{ "hard", FIELD_QTY_PARENT },
+	{ "hostIPC", FIELD_BOOL },
+	{ "hostNetwork", FIELD_BOOL },
+	{ "hostPID", FIELD_BOOL },
+	{ "hostPort", FIELD_PORT },
+	{ "hostUsers", FIELD_BOOL },
+	{ "immutable", FIELD_BOOL },
+	{ "initialDelaySeconds", FIELD_INT },
+	{ "limits", FIELD_QTY_PARENT },
+	{ "maxReplicas", FIELD_INT },
+	{ "metrics", FIELD_SET },
+	{ "minReadySeconds", FIELD_INT },
+	{ "minReplicas", FIELD_INT },
+	{ "nodePort", FIELD_PORT },
+	{ "number", FIELD_PORT },
+	{ "optional", FIELD_BOOL },
+	{ "parallelism", FIELD_INT },
+	{ "paused", FIELD_BOOL },
+	{ "periodSeconds", FIELD_INT },
+	{ "port", FIELD_PORT },
+	{ "priority", FIELD_INT },
+	{ "privileged", FIELD_BOOL },
+	{ "progressDeadlineSeconds", FIELD_INT },
+	{ "readOnly", FIELD_BOOL },
+	{ "readOnlyRootFilesystem", FIELD_BOOL },
+	{ "replicas", FIELD_INT },
+	{ "requests", FIELD_QTY_PARENT },
+	{ "revisionHistoryLimit", FIELD_INT },
+	{ "runAsGroup", FIELD_INT },
+	{ "runAsNonRoot", FIELD_BOOL },
+	{ "runAsUser", FIELD_INT },
+	{ "setHostnameAsFQDN", FIELD_BOOL },
+	{ "shareProcessNamespace", FIELD_BOOL },
+	{ "size", FIELD_INT },
+	{ "sizeLimit", FIELD_QTY },
+	{ "stabilizationWindowSeconds", FIELD_INT },
+	{ "stdin", FIELD_BOOL },
+	{ "stdinOnce", FIELD_BOOL },
+	{ "storage", FIELD_QTY },
+	{ "successThreshold", FIELD_INT },
+	{ "suspend", FIELD_BOOL },
+	{ "targetPort", FIELD_PORT },
+	{ "terminationGracePeriodSeconds", FIELD_INT },
+	{ "timeoutSeconds", FIELD_INT },
+	{ "tty", FIELD_BOOL },
+};
+
+static int
+field_cmp(const void *key, const void *elem)
+{
+	const struct field_kind *f = elem;
+
+	return strcmp(key, f->name);
+}
+
+static unsigned int
+field_flags(const char *name)
+{
+	const struct field_kind *f;
+
+	if (name == NULL)
+		return 0;
+	f = bsearch(name, field_table, sizeof(field_table) / sizeof(field_table[0]),
+	    sizeof(field_table[0]), field_cmp);
+	return f != NULL ? f->flags : 0;
+}
+
+int
+diff_field_table_check(void)
+{
+	size_t i;
+
+	for (i = 1; i < sizeof(field_table) / sizeof(field_table[0]); i++)
+		if (strcmp(field_table[i - 1].name, field_table[i].name) >= 0)
+			return -1;
+	return 0;
+}
+
 static const char *const cluster_kinds[] = { "Node", "Namespace", "PersistentVolume",
 	"ClusterRole", "ClusterRoleBinding", "StorageClass", "CustomResourceDefinition",
 	"PriorityClass", "RuntimeClass", "IngressClass", "GatewayClass", "ClusterServingRuntime",
@@ -346,7 +442,7 @@ static const char *const workload_kinds[] = { "Deployment", "StatefulSet", "Daem
 static int
 is_set_field(const char *field)
 {
-	return field != NULL && in_list(field, set_fields);
+	return (field_flags(field) & FIELD_SET) != 0;
 }
 
 char *
@@ -416,8 +512,26 @@ struct norm {
 	struct diff_side *s;
 	int k8s;
 	int depth;
+	int owned;      /* the value in hand and all above it are the side's alone */
 	struct err *e;
 };
+
+/* Does v have a single reference (its parent's, or the caller's for a document)? */
+static int
+sole(const json_t *v)
+{
+	return v->refcount == 1;
+}
+
+/* Is v the side's alone, so that it may be changed in place? The caller took the
+ * documents (diff_side_from_docs()) and nothing above v is shared: a value with one
+ * reference is held only by its parent. A value shared (a YAML alias, a subtree kept
+ * in pod facts) has more and is rebuilt instead. */
+static int
+exclusive(const struct norm *n, const json_t *v)
+{
+	return n->owned && sole(v);
+}
 
 static json_t *norm_value(struct norm *n, const json_t *v, const char *key, const char *pkey);
 
@@ -536,6 +650,120 @@ out:
 	return arr;
 }
 
+/* The noise rule that drops member k of an object, or NULL to keep it. */
+static const char *
+member_noise(const struct norm *n, const char *k, int is_meta, int is_ann, int is_labels)
+{
+	if (!n->k8s)
+		return NULL;
+	if (is_meta)
+		return metadata_noise(k);
+	if (is_ann && strcmp(k, RULE_REVISION) == 0)
+		return RULE_REVISION;
+	if (is_ann && strcmp(k, RULE_LAST_APPLIED) == 0)
+		return RULE_LAST_APPLIED;
+	if (is_labels && strcmp(k, RULE_POD_TEMPLATE_HASH) == 0)
+		return RULE_POD_TEMPLATE_HASH;
+	if (is_labels && strcmp(k, RULE_GFD_TIMESTAMP) == 0)
+		return RULE_GFD_TIMESTAMP;
+	if (n->depth == 1 && strcmp(k, "status") == 0)
+		return RULE_STATUS;
+	return NULL;
+}
+
+/* The normalised value of member k (m) of an object whose own key is `key`; new
+ * reference, or NULL with n->e set. */
+static json_t *
+norm_member(struct norm *n, const char *k, const json_t *m, const char *key, int is_ann,
+    int is_labels, int is_qty)
+{
+	if (n->k8s && (is_ann || is_labels) && !json_is_object(m) && !json_is_array(m))
+		return scalar_to_string(m);
+	if (is_qty)
+		return qty_normalise(m);
+	/* A field Kubernetes types as a boolean or a number (automountServiceAccountToken)
+	 * holds no secret. */
+	if (json_is_string(m) && (!n->k8s || field_flags(k) == 0) && diff_is_secret_name(k) &&
+	    strncmp(json_string_value(m), "<redacted:", 10) != 0)
+		return diff_redact_value(json_string_value(m), json_string_length(m));
+	return norm_value(n, m, k, key);
+}
+
+/* Empty annotations and labels mean the same as none. */
+static int
+empty_meta_map(const struct norm *n, const char *k, const json_t *c, int is_meta)
+{
+	return n->k8s && is_meta && json_is_object(c) && json_object_size(c) == 0 &&
+	    (strcmp(k, "annotations") == 0 || strcmp(k, "labels") == 0);
+}
+
+/* Is the normalised env item {keys[i]: kids[i]} one that carries a secret value
+ * inline? Its value is a string by then (env values are strings to Kubernetes). */
+static int
+env_secret(const char *const *keys, json_t *const *kids, size_t nk)
+{
+	const json_t *name = NULL, *val = NULL;
+	size_t i;
+
+	for (i = 0; i < nk; i++) {
+		if (strcmp(keys[i], "name") == 0)
+			name = kids[i];
+		else if (strcmp(keys[i], "value") == 0)
+			val = kids[i];
+	}
+	return json_is_string(name) && json_is_string(val) &&
+	    diff_is_secret_name(json_string_value(name)) &&
+	    strncmp(json_string_value(val), "<redacted:", 10) != 0;
+}
+
+/* norm_object() on an object the side owns alone: noise is deleted and changed
+ * members replaced where they are, so an object costs no new allocation. */
+static json_t *
+norm_object_in_place(struct norm *n, json_t *v, const char *key, const char *pkey,
+    int is_meta, int is_ann, int is_labels, int is_qty)
+{
+	const char *k;
+	json_t *m, *c;
+	void *tmp;
+
+	json_object_foreach_safe(v, tmp, k, m) {
+		const char *rule = member_noise(n, k, is_meta, is_ann, is_labels);
+
+		if (rule != NULL) {
+			diff_side_count(n->s, rule, 1);
+			json_object_del(v, k);
+			continue;
+		}
+		c = norm_member(n, k, m, key, is_ann, is_labels, is_qty);
+		if (c == NULL)
+			return NULL;
+		if (empty_meta_map(n, k, c, is_meta)) {
+			json_decref(c);
+			json_object_del(v, k);
+			continue;
+		}
+		if (c == m)
+			json_decref(c);
+		else if (json_object_set_new(v, k, c) != 0)
+			return NULL;
+	}
+	if (n->k8s && pkey != NULL && strcmp(pkey, "env") == 0) {
+		const char *keys[2] = { "name", "value" };
+		json_t *kids[2];
+
+		kids[0] = json_object_get(v, "name");
+		kids[1] = json_object_get(v, "value");
+		if (env_secret(keys, kids, 2)) {
+			c = diff_redact_value(json_string_value(kids[1]),
+			    json_string_length(kids[1]));
+			if (c == NULL || json_object_set_new(v, "value", c) != 0)
+				return NULL;
+			diff_side_count(n->s, RULE_SECRET_HASHED, 1);
+		}
+	}
+	return json_incref(v);
+}
+
 /* A normalised object shares the input's value when nothing in it changed, so an
  * unchanged subtree costs no allocation (values are reference counted and never
  * modified once built). */
@@ -556,8 +784,11 @@ norm_object(struct norm *n, const json_t *v, const char *key, const char *pkey)
 	    strcmp(pkey, "metadata") == 0;
 	int is_labels = key != NULL && (strcmp(key, "labels") == 0 ||
 	    strcmp(key, "matchLabels") == 0);
-	int is_qty = n->k8s && key != NULL && in_list(key, qty_parents);
+	int is_qty = n->k8s && (field_flags(key) & FIELD_QTY_PARENT) != 0;
 
+	if (exclusive(n, v))
+		return norm_object_in_place(n, (json_t *)v, key, pkey, is_meta, is_ann,
+		    is_labels, is_qty);
 	if (size > 32) {
 		kids = malloc(size * sizeof(*kids));
 		keys = malloc(size * sizeof(*keys));
@@ -567,41 +798,19 @@ norm_object(struct norm *n, const json_t *v, const char *key, const char *pkey)
 		}
 	}
 	json_object_foreach((json_t *)v, k, m) {
-		const char *rule = NULL;
+		const char *rule = member_noise(n, k, is_meta, is_ann, is_labels);
 
-		if (n->k8s && is_meta)
-			rule = metadata_noise(k);
-		if (n->k8s && is_ann && strcmp(k, RULE_REVISION) == 0)
-			rule = RULE_REVISION;
-		if (n->k8s && is_ann && strcmp(k, RULE_LAST_APPLIED) == 0)
-			rule = RULE_LAST_APPLIED;
-		if (n->k8s && is_labels && strcmp(k, RULE_POD_TEMPLATE_HASH) == 0)
-			rule = RULE_POD_TEMPLATE_HASH;
-		if (n->k8s && is_labels && strcmp(k, RULE_GFD_TIMESTAMP) == 0)
-			rule = RULE_GFD_TIMESTAMP;
-		if (n->k8s && n->depth == 1 && strcmp(k, "status") == 0)
-			rule = RULE_STATUS;
 		if (rule != NULL) {
 			diff_side_count(n->s, rule, 1);
 			changed = 1;
 			continue;
 		}
-		if (n->k8s && (is_ann || is_labels) && !json_is_object(m) && !json_is_array(m))
-			c = scalar_to_string(m);
-		else if (is_qty)
-			c = qty_normalise(m);
-		else if (json_is_string(m) && diff_is_secret_name(k) &&
-		    strncmp(json_string_value(m), "<redacted:", 10) != 0)
-			c = diff_redact_value(json_string_value(m), json_string_length(m));
-		else
-			c = norm_value(n, m, k, key);
+		c = norm_member(n, k, m, key, is_ann, is_labels, is_qty);
 		if (c == NULL) {
 			failed = 1;
 			goto out;
 		}
-		/* Empty annotations and labels mean the same as none. */
-		if (n->k8s && is_meta && json_is_object(c) && json_object_size(c) == 0 &&
-		    (strcmp(k, "annotations") == 0 || strcmp(k, "labels") == 0)) {
+		if (empty_meta_map(n, k, c, is_meta)) {
 			json_decref(c);
 			changed = 1;
 			continue;
@@ -612,22 +821,22 @@ norm_object(struct norm *n, const json_t *v, const char *key, const char *pkey)
 		keys[nk++] = k;
 	}
 	/* An env item that carries a secret value inline: keep the name, hash the value. */
-	if (n->k8s && pkey != NULL && strcmp(pkey, "env") == 0) {
-		const json_t *name = json_object_get(v, "name"), *val = json_object_get(v, "value");
+	if (n->k8s && pkey != NULL && strcmp(pkey, "env") == 0 && env_secret(keys, kids, nk))
+		i = 0;
+	else
+		i = nk;
+	for (; i < nk; i++) {
+		if (strcmp(keys[i], "value") == 0) {
+			json_t *h = diff_redact_value(json_string_value(kids[i]),
+			    json_string_length(kids[i]));
 
-		if (json_is_string(name) && json_is_string(val) &&
-		    diff_is_secret_name(json_string_value(name)) &&
-		    strncmp(json_string_value(val), "<redacted:", 10) != 0) {
-			for (i = 0; i < nk; i++)
-				if (strcmp(keys[i], "value") == 0) {
-					json_decref(kids[i]);
-					kids[i] = diff_redact_value(json_string_value(val),
-					    json_string_length(val));
-					if (kids[i] == NULL)
-						failed = 1;
-				}
+			json_decref(kids[i]);
+			kids[i] = h;
+			if (h == NULL)
+				failed = 1;
 			diff_side_count(n->s, RULE_SECRET_HASHED, 1);
 			changed = 1;
+			break;
 		}
 	}
 	if (failed)
@@ -658,34 +867,71 @@ norm_value(struct norm *n, const json_t *v, const char *key, const char *pkey)
 {
 	json_t *out = NULL;
 	size_t i;
+	int owned = n->owned;
 
 	if (++n->depth > DOC_MAX_DEPTH) {
 		n->depth--;
 		err_set(n->e, ERR_TOO_LARGE, "document nested deeper than %d levels", DOC_MAX_DEPTH);
 		return NULL;
 	}
+	n->owned = exclusive(n, v);
 	if (json_is_object(v)) {
 		out = norm_object(n, v, key, pkey);
-	} else if (json_is_array(v)) {
-		int changed = 0;
+	} else if (json_is_array(v) && n->owned) {
+		/* Ours alone: changed items are replaced where they are. */
+		for (i = 0; i < json_array_size(v); i++) {
+			json_t *m = json_array_get(v, i), *c = norm_value(n, m, NULL, key);
 
-		out = json_array();
-		for (i = 0; out != NULL && i < json_array_size(v); i++) {
-			json_t *c = norm_value(n, json_array_get(v, i), NULL, key);
-
-			if (c != json_array_get(v, i))
-				changed = 1;
-			if (c == NULL || json_array_append_new(out, c) != 0) {
-				json_decref(out);
-				out = NULL;
-			}
+			if (c == NULL)
+				break;
+			if (c == m)
+				json_decref(c);
+			else if (json_array_set_new((json_t *)v, i, c) != 0)
+				break;
 		}
-		if (out != NULL && !changed) {
-			json_decref(out);
+		if (i == json_array_size(v))
 			out = json_incref((json_t *)v);
-		}
 		if (out != NULL && n->k8s && key != NULL)
 			out = sort_keyed(out, key);
+	} else if (json_is_array(v)) {
+		/* Shared: a new array only from the first item that changed. */
+		int failed = 0;
+
+		for (i = 0; i < json_array_size(v) && !failed; i++) {
+			json_t *m = json_array_get(v, i), *c = norm_value(n, m, NULL, key);
+			size_t j;
+
+			if (c == NULL) {
+				failed = 1;
+				break;
+			}
+			if (out == NULL && c != m) {
+				out = json_array();
+				for (j = 0; out != NULL && j < i; j++)
+					if (json_array_append(out, json_array_get(v, j)) != 0) {
+						json_decref(out);
+						out = NULL;
+					}
+				if (out == NULL) {
+					json_decref(c);
+					failed = 1;
+					break;
+				}
+			}
+			if (out == NULL)
+				json_decref(c);
+			else if (json_array_append_new(out, c) != 0)
+				failed = 1;
+		}
+		if (failed) {
+			json_decref(out);
+			out = NULL;
+		} else {
+			if (out == NULL)
+				out = json_incref((json_t *)v);
+			if (n->k8s && key != NULL)
+				out = sort_keyed(out, key);
+		}
 	} else if (json_is_real(v)) {
 		double d = json_real_value(v);
 
@@ -696,14 +942,15 @@ norm_value(struct norm *n, const json_t *v, const char *key, const char *pkey)
 	} else if (n->k8s && key != NULL && json_is_string(v)) {
 		json_int_t iv;
 		const char *s = json_string_value(v);
+		unsigned int ff = field_flags(key);
 
-		if ((in_list(key, port_fields) || in_list(key, int_fields)) && int_text(s, &iv) == 0)
+		if ((ff & (FIELD_PORT | FIELD_INT)) != 0 && int_text(s, &iv) == 0)
 			out = json_integer(iv);
-		else if (in_list(key, bool_fields) && strcmp(s, "true") == 0)
+		else if ((ff & FIELD_BOOL) != 0 && strcmp(s, "true") == 0)
 			out = json_true();
-		else if (in_list(key, bool_fields) && strcmp(s, "false") == 0)
+		else if ((ff & FIELD_BOOL) != 0 && strcmp(s, "false") == 0)
 			out = json_false();
-		else if (in_list(key, qty_fields))
+		else if ((ff & FIELD_QTY) != 0)
 			out = qty_normalise(v);
 		else if (strcmp(key, "value") == 0 && pkey != NULL && strcmp(pkey, "target") == 0)
 			out = qty_normalise(v);
@@ -713,7 +960,7 @@ norm_value(struct norm *n, const json_t *v, const char *key, const char *pkey)
 	    !json_is_null(v)) {
 		/* env values are strings to Kubernetes: value: 1 and value: "1" are one */
 		out = scalar_to_string(v);
-	} else if (n->k8s && key != NULL && (in_list(key, qty_fields) ||
+	} else if (n->k8s && key != NULL && ((field_flags(key) & FIELD_QTY) != 0 ||
 	    (strcmp(key, "value") == 0 && pkey != NULL && strcmp(pkey, "target") == 0))) {
 		out = qty_normalise(v);
 	} else {
@@ -721,6 +968,7 @@ norm_value(struct norm *n, const json_t *v, const char *key, const char *pkey)
 	}
 	if (out == NULL && n->e != NULL && n->e->code == ERR_OK)
 		err_set(n->e, ERR_NOMEM, "out of memory normalising a document");
+	n->owned = owned;
 	n->depth--;
 	return out;
 }
@@ -1054,29 +1302,84 @@ digest_of(const char *image_id)
 	return strdup(image_id);
 }
 
+/* Appends one length-prefixed field ("<len>:<bytes>") to a pod's argv text, so that
+ * two texts are equal exactly when their fields are. */
+static int
+argv_add(struct buf *b, const char *p, size_t len, struct err *e)
+{
+	return buf_addf(b, e, "%zu:", len) < 0 ? -1 : buf_add(b, p, len, e);
+}
+
+/* Appends command or args: a tag, the item count, then each item (a string as it is,
+ * anything else as canonical JSON). */
+static int
+argv_add_list(struct buf *b, char tag, const json_t *list, struct err *e)
+{
+	size_t i;
+
+	if (list == NULL)
+		return buf_addch(b, '-', e);
+	if (!json_is_array(list)) {
+		char *dump = json_dumps(list, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		int r;
+
+		if (dump == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory reading a Pod");
+		r = buf_addch(b, 'j', e) < 0 ? -1 : argv_add(b, dump, strlen(dump), e);
+		free(dump);
+		return r;
+	}
+	if (buf_addf(b, e, "%c%zu[", tag, json_array_size(list)) < 0)
+		return -1;
+	for (i = 0; i < json_array_size(list); i++) {
+		const json_t *it = json_array_get(list, i);
+		char *dump;
+		int r;
+
+		if (json_is_string(it)) {
+			if (buf_addch(b, 's', e) < 0 ||
+			    argv_add(b, json_string_value(it), json_string_length(it), e) < 0)
+				return -1;
+			continue;
+		}
+		dump = json_dumps(it, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		if (dump == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory reading a Pod");
+		r = buf_addch(b, 'j', e) < 0 ? -1 : argv_add(b, dump, strlen(dump), e);
+		free(dump);
+		if (r < 0)
+			return -1;
+	}
+	return buf_addch(b, ']', e);
+}
+
 /* Facts of one pod: {ns, name, labels, owners, node, containers: {c: {image, digest}},
- * restarts, argv}. */
+ * restarts, argv}. argv is a canonical text of every container's name, command and
+ * args: pods of one group with different texts run different command lines. */
 static int
 side_keep_pod(struct diff_side *s, const json_t *pod, struct err *e)
 {
 	const json_t *md = json_object_get(pod, "metadata");
 	const json_t *spec = json_object_get(pod, "spec");
 	const json_t *st = json_object_get(pod, "status");
-	json_t *f = json_object(), *cs = json_object(), *argv = json_array(), *c;
+	json_t *f = json_object(), *cs = json_object(), *c;
+	struct buf argv = BUF_INIT(DOC_MAX_BYTES);
 	long long restarts = 0;
 	size_t i;
-	char *dump = NULL;
+	int ret = -1;
 
-	if (f == NULL || cs == NULL || argv == NULL)
-		goto nomem;
+	if (f == NULL || cs == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory reading a Pod");
+		goto out;
+	}
 	json_object_set_new(f, "ns", json_string(str_at(md, "namespace") ? str_at(md, "namespace") :
 	    "default"));
 	json_object_set_new(f, "name", json_string(str_at(md, "name")));
+	/* Shared with the input, not copied: the facts are only read. */
 	if (json_object_get(md, "labels") != NULL)
-		json_object_set_new(f, "labels", json_deep_copy(json_object_get(md, "labels")));
+		json_object_set(f, "labels", json_object_get(md, "labels"));
 	if (json_object_get(md, "ownerReferences") != NULL)
-		json_object_set_new(f, "owners", json_deep_copy(json_object_get(md,
-		    "ownerReferences")));
+		json_object_set(f, "owners", json_object_get(md, "ownerReferences"));
 	if (str_at(spec, "nodeName") != NULL)
 		json_object_set_new(f, "node", json_string(str_at(spec, "nodeName")));
 	for (i = 0; i < json_array_size(json_object_get(spec, "containers")); i++) {
@@ -1090,8 +1393,12 @@ side_keep_pod(struct diff_side *s, const json_t *pod, struct err *e)
 		if (str_at(ct, "image") != NULL)
 			json_object_set_new(one, "image", json_string(str_at(ct, "image")));
 		json_object_set_new(cs, name, one);
-		json_array_append_new(argv, json_pack("{s:s,s:O?,s:O?}", "name", name,
-		    "command", json_object_get(ct, "command"), "args", json_object_get(ct, "args")));
+		if (buf_addch(&argv, 'c', e) < 0 || argv_add(&argv, name, strlen(name), e) < 0 ||
+		    argv_add_list(&argv, 'C', json_object_get(ct, "command"), e) < 0 ||
+		    argv_add_list(&argv, 'A', json_object_get(ct, "args"), e) < 0) {
+			err_prefix(e, "pod '%s'", str_at(md, "name"));
+			goto out;
+		}
 	}
 	for (i = 0; i < json_array_size(json_object_get(st, "containerStatuses")); i++) {
 		const json_t *ct = json_array_get(json_object_get(st, "containerStatuses"), i);
@@ -1108,8 +1415,10 @@ side_keep_pod(struct diff_side *s, const json_t *pod, struct err *e)
 		if (iid != NULL && *iid != '\0') {
 			char *d = digest_of(iid);
 
-			if (d == NULL)
-				goto nomem;
+			if (d == NULL) {
+				err_set(e, ERR_NOMEM, "out of memory reading a Pod");
+				goto out;
+			}
 			json_object_set_new(one, "digest", json_string(d));
 			free(d);
 		}
@@ -1117,25 +1426,27 @@ side_keep_pod(struct diff_side *s, const json_t *pod, struct err *e)
 			restarts += json_integer_value(json_object_get(ct, "restartCount"));
 	}
 	json_object_set_new(f, "restarts", json_integer(restarts));
-	dump = json_dumps(argv, JSON_COMPACT | JSON_SORT_KEYS);
-	if (dump == NULL)
-		goto nomem;
-	json_object_set_new(f, "argv", json_string(dump));
-	free(dump);
-	json_object_set_new(f, "containers", cs);
-	cs = NULL;
+	c = cs;
+	cs = NULL; /* set_new takes it, on failure too */
+	if (json_object_set_new(f, "containers", c) != 0 ||
+	    json_object_set_new(f, "argv", json_stringn_nocheck(buf_str(&argv),
+	    buf_len(&argv))) != 0) {
+		err_set(e, ERR_NOMEM, "out of memory reading a Pod");
+		goto out;
+	}
 	c = f;
 	f = NULL;
-	json_decref(argv);
-	if (json_array_append_new(s->pods, c) != 0)
-		return err_set(e, ERR_NOMEM, "out of memory keeping a pod");
+	if (json_array_append_new(s->pods, c) != 0) {
+		err_set(e, ERR_NOMEM, "out of memory keeping a pod");
+		goto out;
+	}
 	diff_side_count(s, RULE_POD, 1);
-	return 0;
-nomem:
+	ret = 0;
+out:
+	buf_release(&argv);
 	json_decref(f);
 	json_decref(cs);
-	json_decref(argv);
-	return err_set(e, ERR_NOMEM, "out of memory reading a Pod");
+	return ret;
 }
 
 static struct diff_group *
@@ -1303,14 +1614,15 @@ side_build_groups(struct diff_side *s, struct err *e)
 
 /* ---- documents ---- */
 
-static int side_add_doc(struct diff_side *s, const json_t *d, int depth, struct err *e);
+static int side_add_doc(struct diff_side *s, const json_t *d, int depth, int owned,
+    struct err *e);
 
 static int
-side_add_k8s(struct diff_side *s, const json_t *d, struct err *e)
+side_add_k8s(struct diff_side *s, const json_t *d, int owned, struct err *e)
 {
 	const char *kind = str_at(d, "kind");
 	char *key = NULL, *display = NULL;
-	struct norm n = { s, 1, 0, e };
+	struct norm n = { s, 1, 0, owned, e };
 	json_t *doc, *copy = NULL;
 	char group[256];
 
@@ -1358,7 +1670,7 @@ side_add_k8s(struct diff_side *s, const json_t *d, struct err *e)
 }
 
 static int
-side_add_doc(struct diff_side *s, const json_t *d, int depth, struct err *e)
+side_add_doc(struct diff_side *s, const json_t *d, int depth, int owned, struct err *e)
 {
 	const char *kind = json_is_object(d) ? str_at(d, "kind") : NULL;
 	const char *schema = json_is_object(d) ? str_at(d, "schema") : NULL;
@@ -1373,7 +1685,8 @@ side_add_doc(struct diff_side *s, const json_t *d, int depth, struct err *e)
 		if (!json_is_array(items))
 			return err_set(e, ERR_INVALID, "snapshot document has no 'objects' array");
 		for (i = 0; i < json_array_size(items); i++)
-			if (side_add_doc(s, json_array_get(items, i), depth + 1, e) != 0)
+			if (side_add_doc(s, json_array_get(items, i), depth + 1,
+			    owned && sole(d) && sole(items), e) != 0)
 				return -1;
 		return 0;
 	}
@@ -1381,16 +1694,17 @@ side_add_doc(struct diff_side *s, const json_t *d, int depth, struct err *e)
 	if (kind != NULL && json_is_array(items) && depth < 2 &&
 	    (len = strlen(kind)) >= 4 && strcmp(kind + len - 4, "List") == 0) {
 		for (i = 0; i < json_array_size(items); i++)
-			if (side_add_doc(s, json_array_get(items, i), depth + 1, e) != 0)
+			if (side_add_doc(s, json_array_get(items, i), depth + 1,
+			    owned && sole(d) && sole(items), e) != 0)
 				return -1;
 		return 0;
 	}
 	if (is_k8s_object(d))
-		return side_add_k8s(s, d, e);
+		return side_add_k8s(s, d, owned, e);
 	{
 		/* Not a Kubernetes object (Helm values, a model config.json): identity is its
 		 * position among such documents. */
-		struct norm n = { s, 0, 0, e };
+		struct norm n = { s, 0, 0, owned, e };
 		char *key = NULL, *display = NULL;
 		json_t *doc = norm_value(&n, d, NULL, NULL);
 
@@ -1431,45 +1745,77 @@ side_new(const char *label)
 	return s;
 }
 
+/* Builds a side from n documents. With `taken` (the same array as docs) the documents
+ * are the caller's alone: they are normalised in place and each reference in taken[]
+ * is dropped (set to NULL) once its document is read, so what the side does not keep
+ * is freed early. Without it the documents are borrowed and never modified. */
+static int
+side_build(json_t *const *docs, json_t **taken, size_t n, const char *label,
+    struct diff_side **out, struct err *e)
+{
+	struct diff_side *s = side_new(label);
+	size_t i;
+	int ret = -1;
+
+	*out = NULL;
+	if (s == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory creating side '%s'", label);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		int r = side_add_doc(s, docs[i], 0, taken != NULL, e);
+
+		if (taken != NULL) {
+			json_decref(taken[i]);
+			taken[i] = NULL;
+		}
+		if (r != 0) {
+			err_prefix(e, "%s: document %zu", label, i + 1);
+			goto out;
+		}
+	}
+	if (side_build_groups(s, e) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	ret = 0;
+out:
+	diff_side_free(s);
+	return ret;
+}
+
 int
 diff_side_from_values(json_t *const *docs, size_t n, const char *label, struct diff_side **out,
     struct err *e)
 {
-	struct diff_side *s = side_new(label);
-	size_t i;
-
-	*out = NULL;
-	if (s == NULL)
-		return err_set(e, ERR_NOMEM, "out of memory creating side '%s'", label);
-	for (i = 0; i < n; i++) {
-		if (side_add_doc(s, docs[i], 0, e) != 0) {
-			err_prefix(e, "%s: document %zu", label, i + 1);
-			diff_side_free(s);
-			return -1;
-		}
-	}
-	if (side_build_groups(s, e) != 0) {
-		diff_side_free(s);
-		return -1;
-	}
-	*out = s;
-	return 0;
+	return side_build(docs, NULL, n, label, out, e);
 }
 
 int
-diff_side_from_docs(const struct doc_set *d, const char *label, struct diff_side **out,
+diff_side_from_docs(struct doc_set *d, const char *label, struct diff_side **out,
     struct err *e)
 {
 	size_t i, n = doc_set_count(d);
 	json_t **docs = calloc(n + 1, sizeof(*docs));
-	int ret;
+	int ret = -1;
 
-	if (docs == NULL)
-		return err_set(e, ERR_NOMEM, "out of memory reading '%s'", label);
+	*out = NULL;
+	if (docs == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory reading '%s'", label);
+		goto out;
+	}
 	for (i = 0; i < n; i++)
-		docs[i] = doc_set_get(d, i);
-	ret = diff_side_from_values(docs, n, label, out, e);
+		docs[i] = json_incref(doc_set_get(d, i));
+	/* Without the set's references each document is held here alone. */
+	doc_set_free(d);
+	d = NULL;
+	ret = side_build(docs, docs, n, label, out, e);
+out:
+	if (docs != NULL)
+		for (i = 0; i < n; i++)
+			json_decref(docs[i]);
 	free(docs);
+	doc_set_free(d);
 	return ret;
 }
 

@@ -1,10 +1,11 @@
 #!/bin/sh
-# skewd diff on real files (tests/fixtures/cli/, origins in its README): exit
+# skewd diff on real files (tests/fixtures/corpus/, origins in its README): exit
 # status, errors with file:line:column, and each output format.
 # Runs under ctest with SKEWD_BIN and SKEWD_FIXTURES set.
 
 BIN=${SKEWD_BIN:?SKEWD_BIN is not set}
-FIX=${SKEWD_FIXTURES:?SKEWD_FIXTURES is not set}/cli
+FIX=${SKEWD_FIXTURES:?SKEWD_FIXTURES is not set}/corpus/manifests
+API=${SKEWD_FIXTURES}/corpus/k8s-api
 OLD=$FIX/gke-samples-2024-10-25-ec129631__vllm-llama3-405b-A3.yaml
 NEW=$FIX/gke-samples-2025-07-03-ee970fb0__vllm-llama3-405b-A3.yaml
 OLD_IMAGE=us-docker.pkg.dev/vertex-ai/vertex-vision-model-garden-dockers/pytorch-vllm-serve:20240821_1034_RC00
@@ -40,7 +41,7 @@ hasnt() {
 }
 
 # --- exit status 0: a file against itself ---
-for f in "$OLD" "$FIX/k9s__dp.json" "$FIX/gke-samples__vllm-3-27b-it.yaml"; do
+for f in "$OLD" "$API/k9s__dp.json" "$FIX/gke-samples__vllm-3-27b-it.yaml"; do
 	run "$f" "$f"
 	expect_rc 0 "$(basename "$f") against itself"
 	has "$TMP/out" "no meaningful changes" "$(basename "$f") against itself, text"

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "diff/diff.h"
+#include "diff/diff_int.h"
 #include "doc/doc.h"
 #include "engine/engine.h"
 #include "util/err.h"
@@ -31,12 +32,46 @@ fixture(const char *name)
 	char *p = NULL;
 
 	assert_non_null(dir);
-	assert_true(asprintf(&p, "%s/diff/%s", dir, name) > 0);
+	assert_true(asprintf(&p, "%s/corpus/%s", dir, name) > 0);
 	return p;
 }
 
 /* Runs the diff of two YAML/JSON texts (or files when `files` is set); returns the
  * skewd.diff/v1 document. */
+static void
+load(const char *text, int files, struct doc_set **out)
+{
+	struct err e = ERR_INIT;
+
+	if (files) {
+		char *p = fixture(text);
+
+		assert_int_equal(doc_load_file(p, DOC_AUTO, out, &e), 0);
+		free(p);
+	} else {
+		assert_int_equal(doc_load_mem("x", text, strlen(text), DOC_AUTO, out, &e), 0);
+	}
+}
+
+/* All documents of a set as one canonical text, to see that nothing changed them. */
+static char *
+dump_set(const struct doc_set *d)
+{
+	json_t *all = json_array();
+	size_t i;
+	char *s;
+
+	for (i = 0; i < doc_set_count(d); i++)
+		json_array_append(all, doc_set_get(d, i));
+	s = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(all);
+	assert_non_null(s);
+	return s;
+}
+
+/* The diff of a and b, built both ways: from taken document sets (normalised in
+ * place) and from borrowed values (shared, never modified). Both must give the same
+ * document, and the borrowed values must come out unchanged. */
 static json_t *
 run(const char *a, const char *b, int files, const struct diff_rules *r)
 {
@@ -44,19 +79,12 @@ run(const char *a, const char *b, int files, const struct diff_rules *r)
 	struct doc_set *da = NULL, *db = NULL;
 	struct diff_side *sa = NULL, *sb = NULL;
 	struct diff_result *res = NULL;
-	json_t *out;
+	json_t *out, *out2, **va, **vb;
+	char *before_a, *before_b, *after_a, *after_b;
+	size_t i;
 
-	if (files) {
-		char *pa = fixture(a), *pb = fixture(b);
-
-		assert_int_equal(doc_load_file(pa, DOC_AUTO, &da, &e), 0);
-		assert_int_equal(doc_load_file(pb, DOC_AUTO, &db, &e), 0);
-		free(pa);
-		free(pb);
-	} else {
-		assert_int_equal(doc_load_mem("a", a, strlen(a), DOC_AUTO, &da, &e), 0);
-		assert_int_equal(doc_load_mem("b", b, strlen(b), DOC_AUTO, &db, &e), 0);
-	}
+	load(a, files, &da);
+	load(b, files, &db);
 	if (diff_side_from_docs(da, "before", &sa, &e) != 0 ||
 	    diff_side_from_docs(db, "after", &sb, &e) != 0 ||
 	    diff_run(r != NULL ? r : rules, sa, sb, &res, &e) != 0)
@@ -74,6 +102,42 @@ run(const char *a, const char *b, int files, const struct diff_rules *r)
 	diff_result_free(res);
 	diff_side_free(sa);
 	diff_side_free(sb);
+
+	da = db = NULL;
+	load(a, files, &da);
+	load(b, files, &db);
+	before_a = dump_set(da);
+	before_b = dump_set(db);
+	va = calloc(doc_set_count(da) + 1, sizeof(*va));
+	vb = calloc(doc_set_count(db) + 1, sizeof(*vb));
+	assert_non_null(va);
+	assert_non_null(vb);
+	for (i = 0; i < doc_set_count(da); i++)
+		va[i] = doc_set_get(da, i);
+	for (i = 0; i < doc_set_count(db); i++)
+		vb[i] = doc_set_get(db, i);
+	if (diff_side_from_values(va, doc_set_count(da), "before", &sa, &e) != 0 ||
+	    diff_side_from_values(vb, doc_set_count(db), "after", &sb, &e) != 0 ||
+	    diff_run(r != NULL ? r : rules, sa, sb, &res, &e) != 0)
+		fail_msg("diff from values failed: %s", e.msg);
+	out2 = diff_result_to_json(res);
+	assert_non_null(out2);
+	/* Secret hashes are salted per process, the same in both runs. */
+	assert_true(json_equal(out, out2));
+	after_a = dump_set(da);
+	after_b = dump_set(db);
+	assert_string_equal(before_a, after_a);
+	assert_string_equal(before_b, after_b);
+	json_decref(out2);
+	diff_result_free(res);
+	diff_side_free(sa);
+	diff_side_free(sb);
+	free(va);
+	free(vb);
+	free(before_a);
+	free(before_b);
+	free(after_a);
+	free(after_b);
 	doc_set_free(da);
 	doc_set_free(db);
 	return out;
@@ -174,8 +238,8 @@ test_corpus_405b_pair(void **state)
 	    "pytorch-vllm-serve:20240821_1034_RC00\"";
 
 	(void)state;
-	d = run("gke-samples-2024-10-25-ec129631__vllm-llama3-405b-A3.yaml",
-	    "gke-samples-2025-07-03-ee970fb0__vllm-llama3-405b-A3.yaml", 1, NULL);
+	d = run("manifests/gke-samples-2024-10-25-ec129631__vllm-llama3-405b-A3.yaml",
+	    "manifests/gke-samples-2025-07-03-ee970fb0__vllm-llama3-405b-A3.yaml", 1, NULL);
 	assert_int_equal(nchanges(d), 4);
 	expect(d, obj, "/spec/leaderWorkerTemplate/leaderTemplate/spec/containers/vllm-leader/image",
 	    NULL, "modified", img_old, "\"vllm/vllm-openai:v0.8.5\"", "runtime", "high");
@@ -203,7 +267,8 @@ test_corpus_reflection_config(void **state)
 	json_t *d;
 
 	(void)state;
-	d = run("reflection70b-v1-276a4a0__config.json", "reflection70b-v2-2d5b978__config.json", 1,
+	d = run("hf-config/reflection70b-v1-276a4a0__config.json",
+	    "hf-config/reflection70b-v2-2d5b978__config.json", 1,
 	    NULL);
 	assert_int_equal(nchanges(d), 7);
 	expect(d, "document/1", "/max_position_embeddings", NULL, "modified", "131072", "8192",
@@ -234,8 +299,8 @@ test_corpus_prodstack_values(void **state)
 	char *dump;
 
 	(void)state;
-	d = run("prodstack__values-02-basic-config.yaml",
-	    "prodstack__values-25-v100-multi-gpu-tp2.yaml", 1, NULL);
+	d = run("manifests/prodstack__values-02-basic-config.yaml",
+	    "manifests/prodstack__values-25-v100-multi-gpu-tp2.yaml", 1, NULL);
 	snprintf(path, sizeof(path), "%s/modelURL", p);
 	expect(d, o, path, NULL, "modified", "\"meta-llama/Llama-3.1-8B-Instruct\"",
 	    "\"Qwen/Qwen2.5-7B-Instruct\"", "model", "critical");
@@ -265,10 +330,11 @@ test_corpus_same_file_no_change(void **state)
 	json_t *d;
 
 	(void)state;
-	d = run("k9s__dp.json", "k9s__dp.json", 1, NULL);
+	d = run("k8s-api/k9s__dp.json", "k8s-api/k9s__dp.json", 1, NULL);
 	assert_int_equal(nchanges(d), 0);
 	json_decref(d);
-	d = run("gke-samples__tgi-2-27b-it.yaml", "gke-samples__tgi-2-27b-it.yaml", 1, NULL);
+	d = run("manifests/gke-samples__tgi-2-27b-it.yaml",
+	    "manifests/gke-samples__tgi-2-27b-it.yaml", 1, NULL);
 	assert_int_equal(nchanges(d), 0);
 	json_decref(d);
 }
@@ -278,7 +344,8 @@ test_corpus_malformed_yaml(void **state)
 {
 	struct err e = ERR_INIT;
 	struct doc_set *d = NULL;
-	char *p = fixture("gke-samples__vllm-llama4-maverick-17b-128e-instruct-fp8.yaml");
+	char *p = fixture(
+	    "manifests/gke-samples__vllm-llama4-maverick-17b-128e-instruct-fp8.yaml");
 
 	(void)state;
 	assert_int_equal(doc_load_file(p, DOC_AUTO, &d, &e), -1);
@@ -394,6 +461,84 @@ test_reorder_quantities_flags_noise(void **state)
 	json_decref(d);
 }
 
+/* Every field of the knowledge table is found (the table is sorted for bsearch) and
+ * normalised the way its kind says; a real change in the same field still shows. */
+static void
+test_typed_fields(void **state)
+{
+	static const char *const ints[] = { "activeDeadlineSeconds", "averageUtilization",
+		"backoffLimit", "completions", "containerPort", "defaultMode", "failureThreshold",
+		"fsGroup", "hostPort", "initialDelaySeconds", "maxReplicas", "minReadySeconds",
+		"minReplicas", "nodePort", "number", "parallelism", "periodSeconds", "port",
+		"priority", "progressDeadlineSeconds", "replicas", "revisionHistoryLimit",
+		"runAsGroup", "runAsUser", "size", "stabilizationWindowSeconds", "successThreshold",
+		"targetPort", "terminationGracePeriodSeconds", "timeoutSeconds", NULL };
+	static const char *const bools[] = { "allowPrivilegeEscalation",
+		"automountServiceAccountToken", "enableServiceLinks", "hostIPC", "hostNetwork",
+		"hostPID", "hostUsers", "immutable", "optional", "paused", "privileged", "readOnly",
+		"readOnlyRootFilesystem", "runAsNonRoot", "setHostnameAsFQDN",
+		"shareProcessNamespace", "stdin", "stdinOnce", "suspend", "tty", NULL };
+	static const char *const qtys[] = { "averageValue", "sizeLimit", "storage", NULL };
+	static const char *const parents[] = { "hard", "limits", "requests", NULL };
+	const char *head = "apiVersion: x.io/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n";
+	char a[512], b[512], c[512];
+	size_t i;
+	json_t *d;
+
+	(void)state;
+	assert_int_equal(diff_field_table_check(), 0);
+	for (i = 0; ints[i] != NULL; i++) {
+		snprintf(a, sizeof(a), "%s  %s: \"8\"\n", head, ints[i]);
+		snprintf(b, sizeof(b), "%s  %s: 8\n", head, ints[i]);
+		snprintf(c, sizeof(c), "%s  %s: 9\n", head, ints[i]);
+		d = run(a, b, 0, NULL);
+		assert_int_equal(nchanges(d), 0);
+		json_decref(d);
+		d = run(a, c, 0, NULL);
+		assert_int_equal(nchanges(d), 1);
+		json_decref(d);
+	}
+	for (i = 0; bools[i] != NULL; i++) {
+		snprintf(a, sizeof(a), "%s  %s: \"true\"\n", head, bools[i]);
+		snprintf(b, sizeof(b), "%s  %s: true\n", head, bools[i]);
+		snprintf(c, sizeof(c), "%s  %s: false\n", head, bools[i]);
+		d = run(a, b, 0, NULL);
+		assert_int_equal(nchanges(d), 0);
+		json_decref(d);
+		d = run(a, c, 0, NULL);
+		assert_int_equal(nchanges(d), 1);
+		json_decref(d);
+	}
+	for (i = 0; qtys[i] != NULL; i++) {
+		snprintf(a, sizeof(a), "%s  %s: 64Gi\n", head, qtys[i]);
+		snprintf(b, sizeof(b), "%s  %s: 65536Mi\n", head, qtys[i]);
+		snprintf(c, sizeof(c), "%s  %s: 32Gi\n", head, qtys[i]);
+		d = run(a, b, 0, NULL);
+		assert_int_equal(nchanges(d), 0);
+		json_decref(d);
+		d = run(a, c, 0, NULL);
+		assert_int_equal(nchanges(d), 1);
+		json_decref(d);
+	}
+	for (i = 0; parents[i] != NULL; i++) {
+		snprintf(a, sizeof(a), "%s  %s: {cpu: 8, memory: 1Gi}\n", head, parents[i]);
+		snprintf(b, sizeof(b), "%s  %s: {cpu: 8000m, memory: 1024Mi}\n", head, parents[i]);
+		snprintf(c, sizeof(c), "%s  %s: {cpu: 4, memory: 1Gi}\n", head, parents[i]);
+		d = run(a, b, 0, NULL);
+		assert_int_equal(nchanges(d), 0);
+		json_decref(d);
+		d = run(a, c, 0, NULL);
+		assert_int_equal(nchanges(d), 1);
+		json_decref(d);
+	}
+	/* A name outside the table keeps its type: "8" and 8 differ. */
+	snprintf(a, sizeof(a), "%s  threads: \"8\"\n", head);
+	snprintf(b, sizeof(b), "%s  threads: 8\n", head);
+	d = run(a, b, 0, NULL);
+	assert_int_equal(nchanges(d), 1);
+	json_decref(d);
+}
+
 static void
 test_normalised_side_sorted(void **state)
 {
@@ -426,7 +571,6 @@ test_normalised_side_sorted(void **state)
 	assert_null(json_object_get(json_object_get(json_array_get(n, 0), "metadata"), "uid"));
 	json_decref(n);
 	diff_side_free(s);
-	doc_set_free(ds);
 }
 
 static void
@@ -804,6 +948,7 @@ main(void)
 		cmocka_unit_test(test_corpus_same_file_no_change),
 		cmocka_unit_test(test_corpus_malformed_yaml),
 		cmocka_unit_test(test_reorder_quantities_flags_noise),
+		cmocka_unit_test(test_typed_fields),
 		cmocka_unit_test(test_normalised_side_sorted),
 		cmocka_unit_test(test_namespace_default_equals_missing),
 		cmocka_unit_test(test_json_list_input),

@@ -1,6 +1,6 @@
 /*
  * test_doc.c - the document loader and writers: every real file in
- * tests/fixtures/doc, Kubernetes' scalar resolution, anchors and merge keys,
+ * tests/fixtures/corpus/, Kubernetes' scalar resolution, anchors and merge keys,
  * hostile inputs (billion laughs, recursive aliases, deep nesting, truncation,
  * bad UTF-8, NUL bytes, duplicate keys, huge scalars), the YAML emitter's
  * round trip and quoting, canonical JSON and SHA-256.
@@ -26,8 +26,8 @@
 #include "util/limits.h"
 #include "util/banned.h"
 
-#define BROKEN_LLAMA3 "gke-samples__vllm-llama3-8b-instruct.yaml"
-#define BROKEN_LLAMA4 "gke-samples__vllm-llama4-maverick-17b-128e-instruct-fp8.yaml"
+#define BROKEN_LLAMA3 "manifests/gke-samples__vllm-llama3-8b-instruct.yaml"
+#define BROKEN_LLAMA4 "manifests/gke-samples__vllm-llama4-maverick-17b-128e-instruct-fp8.yaml"
 
 /* A length argument meaning "up to the NUL". */
 #define NUL_TERMINATED ((size_t)-1)
@@ -40,7 +40,7 @@ fixture(const char *name)
 	const char *dir = getenv("SKEWD_FIXTURES");
 
 	assert_non_null(dir);
-	snprintf(path_buf, sizeof(path_buf), "%s/doc/%s", dir, name);
+	snprintf(path_buf, sizeof(path_buf), "%s/corpus/%s", dir, name);
 	return path_buf;
 }
 
@@ -124,35 +124,41 @@ ends_with(const char *s, const char *suffix)
 static void
 test_corpus_loads(void **state)
 {
+	static const char *const sub[] = { "manifests", "k8s-api", "hf-config" };
+	char name[512];
 	DIR *dir;
 	struct dirent *de;
+	size_t k;
 	int loaded = 0;
 
 	(void)state;
-	dir = opendir(fixture(""));
-	assert_non_null(dir);
-	while ((de = readdir(dir)) != NULL) {
-		struct doc_set *d = NULL;
-		struct err e = ERR_INIT;
-		size_t i;
+	for (k = 0; k < sizeof(sub) / sizeof(sub[0]); k++) {
+		dir = opendir(fixture(sub[k]));
+		assert_non_null(dir);
+		while ((de = readdir(dir)) != NULL) {
+			struct doc_set *d = NULL;
+			struct err e = ERR_INIT;
+			size_t i;
 
-		if (!ends_with(de->d_name, ".yaml") && !ends_with(de->d_name, ".json"))
-			continue;
-		if (strcmp(de->d_name, BROKEN_LLAMA3) == 0 || strcmp(de->d_name, BROKEN_LLAMA4) == 0)
-			continue;
-		if (doc_load_file(fixture(de->d_name), DOC_AUTO, &d, &e) < 0)
-			fail_msg("%s: %s", de->d_name, e.msg);
-		assert_true(doc_set_count(d) >= 1);
-		for (i = 0; i < doc_set_count(d); i++) {
-			assert_true(json_is_object(doc_set_get(d, i)));
-			free(round_trip(doc_set_get(d, i)));
+			if (!ends_with(de->d_name, ".yaml") && !ends_with(de->d_name, ".json"))
+				continue;
+			snprintf(name, sizeof(name), "%s/%s", sub[k], de->d_name);
+			if (strcmp(name, BROKEN_LLAMA3) == 0 || strcmp(name, BROKEN_LLAMA4) == 0)
+				continue;
+			if (doc_load_file(fixture(name), DOC_AUTO, &d, &e) < 0)
+				fail_msg("%s: %s", name, e.msg);
+			assert_true(doc_set_count(d) >= 1);
+			for (i = 0; i < doc_set_count(d); i++) {
+				assert_true(json_is_object(doc_set_get(d, i)));
+				free(round_trip(doc_set_get(d, i)));
+			}
+			doc_set_free(d);
+			loaded++;
 		}
-		doc_set_free(d);
-		loaded++;
+		closedir(dir);
 	}
-	closedir(dir);
-	/* 25 valid manifests, 9 API objects and a tokenizer config. */
-	assert_int_equal(loaded, 35);
+	/* 25 valid manifests, 9 API objects, a tokenizer config and two model configs. */
+	assert_int_equal(loaded, 37);
 }
 
 static void
@@ -163,7 +169,7 @@ test_corpus_values(void **state)
 	json_t *args;
 
 	(void)state;
-	assert_int_equal(doc_load_file(fixture("gke-samples__vllm-3-27b-it.yaml"), DOC_AUTO, &d, &e), 0);
+	assert_int_equal(doc_load_file(fixture("manifests/gke-samples__vllm-3-27b-it.yaml"), DOC_AUTO, &d, &e), 0);
 	assert_int_equal(doc_set_count(d), 2);
 	assert_string_equal(json_string_value(json_object_get(doc_set_get(d, 0), "kind")), "Deployment");
 	assert_string_equal(json_string_value(json_object_get(doc_set_get(d, 1), "kind")), "Service");
@@ -174,7 +180,7 @@ test_corpus_values(void **state)
 	doc_set_free(d);
 
 	/* 1e30 written out in digits is a real, the rest stays exact. */
-	assert_int_equal(doc_load_file(fixture("mistral7b-v0.2__tokenizer_config.json"), DOC_AUTO,
+	assert_int_equal(doc_load_file(fixture("hf-config/mistral7b-v0.2__tokenizer_config.json"), DOC_AUTO,
 	    &d, &e), 0);
 	assert_true(json_is_real(json_object_get(doc_set_get(d, 0), "model_max_length")));
 	assert_true(json_real_value(json_object_get(doc_set_get(d, 0), "model_max_length")) > 9.9e29);

@@ -1,6 +1,6 @@
 /*
  * test_engine.c - engine detection, shell splitting and flag parsing, on the
- * real containers of tests/fixtures/engine/ (copied from ../shared/corpus) and
+ * real containers of tests/fixtures/corpus/manifests/ (copied from ../shared/corpus) and
  * on hand-written cases for each rule.
  */
 #include <stdarg.h>
@@ -27,7 +27,7 @@ fixture(const char *name)
 	const char *dir = getenv("SKEWD_FIXTURES");
 
 	assert_non_null(dir);
-	snprintf(fixture_path, sizeof(fixture_path), "%s/engine/%s", dir, name);
+	snprintf(fixture_path, sizeof(fixture_path), "%s/corpus/manifests/%s", dir, name);
 	return fixture_path;
 }
 
