@@ -86,6 +86,7 @@ struct ks_role {
 	json_t *rules; /* owned */
 };
 
+/* Loads the rules of every ClusterRole in the YAML file at path (their union). */
 int ks_role_load(const char *path, struct ks_role *out, struct err *e);
 void ks_role_release(struct ks_role *r);
 /* 1 when the role allows verb on group/resource (resource may be "pods/log"). */

@@ -1,5 +1,5 @@
 /*
- * rbac.c - the collector ClusterRole, read from its YAML file and enforced
+ * rbac.c - the collector ClusterRoles, read from their YAML file and enforced
  * the way the RBAC authorizer does (apiGroups x resources x verbs, "*"
  * wildcards, resourceNames).
  */
@@ -14,13 +14,20 @@ int
 ks_role_load(const char *path, struct ks_role *out, struct err *e)
 {
 	struct doc_set *d = NULL;
-	json_t *role, *rules;
+	json_t *role, *rules, *all = NULL;
 	size_t i;
-	int ret = -1;
+	int found = 0, ret = -1;
 
 	out->rules = NULL;
 	if (doc_load_file(path, DOC_YAML, &d, e) < 0)
 		return err_prefix(e, "loading the collector role");
+	/* Every ClusterRole in the file is granted, as if each were bound (the
+	 * file holds skewd-collector and the optional skewd-collector-secrets). */
+	all = json_array();
+	if (all == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory loading the collector role");
+		goto out;
+	}
 	for (i = 0; i < doc_set_count(d); i++) {
 		const char *kind;
 
@@ -33,12 +40,21 @@ ks_role_load(const char *path, struct ks_role *out, struct err *e)
 			err_set(e, ERR_INVALID, "ClusterRole in '%s' has no rules list", path);
 			goto out;
 		}
-		out->rules = json_incref(rules);
-		ret = 0;
+		if (json_array_extend(all, rules) < 0) {
+			err_set(e, ERR_NOMEM, "out of memory loading the collector role");
+			goto out;
+		}
+		found = 1;
+	}
+	if (!found) {
+		err_set(e, ERR_INVALID, "'%s' holds no ClusterRole", path);
 		goto out;
 	}
-	err_set(e, ERR_INVALID, "'%s' holds no ClusterRole", path);
+	out->rules = all;
+	all = NULL;
+	ret = 0;
 out:
+	json_decref(all);
 	doc_set_free(d);
 	return ret;
 }
