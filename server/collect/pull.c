@@ -79,7 +79,7 @@ unreadable(json_t *raw, const char *what, const struct err *ie)
 {
 	char line[ERR_MSG_MAX + 256];
 
-	snprintf(line, sizeof(line), "could not read %s: %s", what, ie->msg);
+	snprintf(line, sizeof(line), "could not read %.200s: %.*s", what, ERR_MSG_MAX - 1, ie->msg);
 	json_array_append_new(json_object_get(raw, "unreadable"), json_string(line));
 }
 

@@ -551,7 +551,7 @@ describe_request(const char *path, char *out, size_t outsz)
 	size_t n = 0, i;
 
 	printable(path, strcspn(path, "?"), sizeof(p) - 8, p, sizeof(p));
-	snprintf(out, outsz, "GET %s", p);
+	snprintf(out, outsz, "GET %.*s", (int)(outsz > 5 ? outsz - 5 : 0), p);
 	for (q = strtok_r(p, "/", &save); q != NULL && n < 8; q = strtok_r(NULL, "/", &save))
 		seg[n++] = q;
 	if (n >= 3 && strcmp(seg[0], "api") == 0) {

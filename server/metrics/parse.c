@@ -552,6 +552,10 @@ parse_sample(struct parser *p)
 
 	if (sample_family(p, name, nl, &f, &suffix, ns) < 0)
 		goto out;
+	if (f == NULL) {
+		perr(p, ERR_INTERNAL, 0, "no family for a sample");
+		goto out;
+	}
 	/* Buckets need an le, summary quantiles a quantile, both numbers. */
 	{
 		const char *need = NULL;

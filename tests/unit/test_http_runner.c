@@ -25,6 +25,7 @@ struct probe {
 	size_t touched;
 	pthread_t ran_on[3];
 	int calls;
+	pthread_barrier_t *all_called;  /* workers wait here so no companion exits early */
 };
 
 static void
@@ -49,6 +50,10 @@ small_worker(void *p)
 	for (i = 0; i < 3; i++)
 		if (http_runner_call(deep, pr) < 0)
 			return NULL;
+	/* A joined thread's id may be reused by a later thread: keep every worker
+	 * (and so its companion) alive until all have recorded their ids. */
+	if (pr->all_called != NULL)
+		pthread_barrier_wait(pr->all_called);
 	return p;
 }
 
@@ -80,12 +85,16 @@ test_many_workers(void **state)
 {
 	struct probe pr[8];
 	pthread_attr_t attr;
+	pthread_barrier_t barrier;
 	pthread_t t[8];
 	void *ret;
-	int i;
+	int i, j;
 
 	(void)state;
 	memset(pr, 0, sizeof(pr));
+	assert_int_equal(pthread_barrier_init(&barrier, NULL, 8), 0);
+	for (i = 0; i < 8; i++)
+		pr[i].all_called = &barrier;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, SMALL_STACK);
 	for (i = 0; i < 8; i++)
@@ -96,8 +105,11 @@ test_many_workers(void **state)
 		assert_ptr_equal(ret, &pr[i]);
 		assert_int_equal(pr[i].calls, 3);
 	}
-	for (i = 1; i < 8; i++)
-		assert_false(pthread_equal(pr[0].ran_on[0], pr[i].ran_on[0]));
+	/* Companions were all alive together, so their ids are distinct. */
+	for (i = 0; i < 8; i++)
+		for (j = i + 1; j < 8; j++)
+			assert_false(pthread_equal(pr[i].ran_on[0], pr[j].ran_on[0]));
+	pthread_barrier_destroy(&barrier);
 }
 
 int
