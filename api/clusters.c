@@ -187,7 +187,7 @@ read_auth(const json_t *auth, const struct seal *seal, struct store_cluster *c, 
 		kind = "token";
 		plain_v = json_pack("{s:s}", "token", token);
 	} else if (token_file != NULL) {
-		if (check_text(token_file, 4096, "auth.token_file", e) < 0)
+		if (check_text(token_file, API_MAX_TOKEN_FILE_PATH, "auth.token_file", e) < 0)
 			return -1;
 		if (token_file[0] != '/')
 			return err_set(e, ERR_INVALID, "auth.token_file must be an absolute path");

@@ -118,6 +118,7 @@
 /* REST handlers (api/). */
 #define API_MAX_CLUSTER_NAMESPACES 256                /* namespaces one cluster may watch */
 #define API_MAX_LABEL_SELECTOR     4096               /* a cluster's label selector */
+#define API_MAX_TOKEN_FILE_PATH    4096               /* auth.token_file */
 #define API_SNAPSHOTS_DEFAULT_LIMIT 50                /* snapshots in one page of history */
 #define API_SNAPSHOTS_MAX_LIMIT    500
 
