@@ -19,6 +19,7 @@
 #include "collect/collect.h"
 #include "collect/collect_int.h"
 #include "collect/collect_pull.h"
+#include "engine/engine.h"
 #include "kube/kube.h"
 #include "seal/seal.h"
 #include "store/store.h"
@@ -68,6 +69,9 @@ collect_new(struct store *st, const struct seal *seal, const struct collect_opti
 	if (o->interval_s < 0 || o->history_days < 0 || o->request_timeout_ms < 0)
 		return err_set(e, ERR_INVALID, "collector interval, history and timeout must not be "
 		    "negative");
+	/* Snapshots parse engine command lines: the knowledge must be loaded. */
+	if (engine_init(e) < 0)
+		return -1;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory creating the collector");

@@ -8,6 +8,7 @@
  */
 #include "engine/engine_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ struct table {
 static struct table tables[ENGINE__COUNT];
 static json_t *knowledge_root;  /* keeps every borrowed string alive */
 static int loaded;
+/* engine_init() may be called from several threads (collector, diff rules): one loads. */
+static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const categories[] = {
 	"model", "runtime", "hardware", "serving", "orchestration", "other", NULL
@@ -179,8 +182,8 @@ tables_release(void)
 	knowledge_root = NULL;
 }
 
-int
-engine_init(struct err *e)
+static int
+engine_init_locked(struct err *e)
 {
 	struct doc_set *d = NULL;
 	json_t *root, *engines, *eng, *settings, *spec;
@@ -337,4 +340,15 @@ engine_knob_find(enum engine_kind k, const char *name)
 	const struct knob *kb = knowledge_by_name(k, name);
 
 	return kb != NULL ? &kb->pub : NULL;
+}
+
+int
+engine_init(struct err *e)
+{
+	int ret;
+
+	pthread_mutex_lock(&init_mu);
+	ret = engine_init_locked(e);
+	pthread_mutex_unlock(&init_mu);
+	return ret;
 }
