@@ -165,4 +165,20 @@
 #define COLLECT_DEFAULT_TIMEOUT_MS 10000              /* per request, when the config gives none */
 #define COLLECT_MAX_CLUSTERS       1024               /* clusters the scheduler looks at per round */
 
+/* Evidence bundles and their redaction (server/bundle/). */
+#define BUNDLE_MAX_BYTES           (64 * 1024 * 1024) /* files of one bundle before compression; logs, then evidence cut first */
+#define BUNDLE_ID_BYTES            16                 /* random bytes of a bundle id (128 bits) */
+#define BUNDLE_ID_CHARS            26                 /* the id in lower-case base32, no padding */
+#define BUNDLE_MAX_PODS_LISTED     64                 /* pods named in SUMMARY.md (all are in bundle.json) */
+#define BUNDLE_MAX_ENV_LISTED      256                /* env entries per container in SUMMARY.md */
+#define REDACT_MAX_RULES           256                /* text rules in the rules file */
+#define REDACT_MAX_LIST            1024               /* entries of one names list */
+#define REDACT_MAX_NAME_BYTES      256                /* a name checked by the names rules; longer is cut */
+#define REDACT_MAX_POINTER_BYTES   4096               /* a JSON pointer in a redaction record; longer is cut */
+#define REDACT_MAX_TEXT_BYTES      (64 * 1024 * 1024) /* one text redacted (after tokens replace values) */
+#define REDACT_MAX_VALUES          100000             /* distinct secrets tokenised in one bundle */
+#define REDACT_MAX_RECORDS         100000             /* redaction records kept; more are counted */
+#define REDACT_MAX_GROUPS          10                 /* capture groups of one text rule */
+#define REDACT_MIN_KNOWN_BYTES     6                  /* a learnt secret value matched literally in text */
+
 #endif
