@@ -220,4 +220,45 @@ void store_evidence_free(struct store_evidence *items, size_t n);
  * rows removed in all three. */
 int store_prune(struct store *s, int64_t older_than, int64_t *removed, struct err *e);
 
+/*
+ * Baselines (migration 0004): the snapshot a person (or the auto-promotion)
+ * marked "last good" for a target. Setting one adds a row; the newest row is
+ * the target's baseline and the rows are its history. A snapshot a baseline
+ * points at survives store_prune().
+ */
+#define STORE_BASELINE_SOURCE_MAX 15
+
+struct store_baseline {
+	int64_t id;
+	int64_t target_id;
+	int64_t snapshot_id;
+	char set_by[TOKEN_MAX_NAME + 1];        /* token name, or "auto" */
+	char note[STORE_MAX_BASELINE_NOTE + 1]; /* why; "" when none */
+	char source[STORE_BASELINE_SOURCE_MAX + 1]; /* "snapshot" | "import" | "auto" */
+	int64_t set_at;                         /* unix seconds */
+};
+
+/* Makes snapshot_id the target's baseline; fills *out (may be NULL). `note` may
+ * be NULL. ERR_NOT_FOUND when the snapshot is unknown, ERR_INVALID when it is
+ * another target's, when set_by is empty or too long, when the note is longer
+ * than STORE_MAX_BASELINE_NOTE or source is not one of the three. */
+int store_baseline_set(struct store *s, int64_t target_id, int64_t snapshot_id, const char *set_by,
+    const char *note, const char *source, int64_t set_at, struct store_baseline *out, struct err *e);
+/* The target's baseline (its newest row). ERR_NOT_FOUND when it has none. */
+int store_baseline_get(struct store *s, int64_t target_id, struct store_baseline *out, struct err *e);
+/* The target's baselines, newest first, at most `limit` (0 or above
+ * STORE_MAX_PAGE means STORE_MAX_PAGE). Caller frees *items. */
+int store_baseline_list(struct store *s, int64_t target_id, size_t limit, struct store_baseline **items,
+    size_t *n, struct err *e);
+/* Stores an imported configuration document (a file, not a pull) as a
+ * snapshot of the target marked imported, with no evidence: it is in the
+ * target's history but never its latest snapshot, and a pull that finds the
+ * same content still records a snapshot of its own. Same checks and caps as
+ * store_snapshot_record(). *snapshot_id gets the new snapshot's id. */
+int store_snapshot_import(struct store *s, int64_t target_id, const char *hash, const char *config_json,
+    size_t config_len, int64_t at, int64_t *snapshot_id, struct err *e);
+/* *imported = 1 when the snapshot was made by store_snapshot_import().
+ * ERR_NOT_FOUND when there is no such snapshot. */
+int store_snapshot_is_imported(struct store *s, int64_t id, int *imported, struct err *e);
+
 #endif

@@ -107,6 +107,15 @@ struct store_backend {
 	int (*evidence_range)(struct store *s, int64_t target_id, int64_t since, int64_t until, size_t limit,
 	    struct store_evidence **items, size_t *n, struct err *e);
 	int (*prune)(struct store *s, int64_t older_than, int64_t *removed, struct err *e);
+
+	/* Baselines (store_baseline.c checks the arguments first); contracts of store.h. */
+	int (*baseline_insert)(struct store *s, struct store_baseline *b, struct err *e);
+	int (*baseline_get)(struct store *s, int64_t target_id, struct store_baseline *out, struct err *e);
+	int (*baseline_list)(struct store *s, int64_t target_id, size_t limit, struct store_baseline **items,
+	    size_t *n, struct err *e);
+	int (*snapshot_import)(struct store *s, int64_t target_id, const char *hash, const char *config_json,
+	    size_t config_len, int64_t at, int64_t *snapshot_id, struct err *e);
+	int (*snapshot_is_imported)(struct store *s, int64_t id, int *imported, struct err *e);
 };
 
 struct store {

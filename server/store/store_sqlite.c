@@ -640,4 +640,9 @@ const struct store_backend store_sqlite_backend = {
 	.evidence_latest = store_sqlite_evidence_latest,
 	.evidence_range = store_sqlite_evidence_range,
 	.prune = store_sqlite_prune,
+	.baseline_insert = store_sqlite_baseline_insert,
+	.baseline_get = store_sqlite_baseline_get,
+	.baseline_list = store_sqlite_baseline_list,
+	.snapshot_import = store_sqlite_snapshot_import,
+	.snapshot_is_imported = store_sqlite_snapshot_is_imported,
 };

@@ -62,6 +62,16 @@ int store_sqlite_evidence_range(struct store *s, int64_t target_id, int64_t sinc
     size_t limit, struct store_evidence **items, size_t *n, struct err *e);
 int store_sqlite_prune(struct store *s, int64_t older_than, int64_t *removed, struct err *e);
 
+/* store_sqlite_baseline.c */
+int store_sqlite_baseline_insert(struct store *s, struct store_baseline *b, struct err *e);
+int store_sqlite_baseline_get(struct store *s, int64_t target_id, struct store_baseline *out,
+    struct err *e);
+int store_sqlite_baseline_list(struct store *s, int64_t target_id, size_t limit,
+    struct store_baseline **items, size_t *n, struct err *e);
+int store_sqlite_snapshot_import(struct store *s, int64_t target_id, const char *hash,
+    const char *config_json, size_t config_len, int64_t at, int64_t *snapshot_id, struct err *e);
+int store_sqlite_snapshot_is_imported(struct store *s, int64_t id, int *imported, struct err *e);
+
 /* Runs a statement without parameters or rows (BEGIN, COMMIT, ...). Returns 0
  * or -1 with e set, prefixed with `what`. */
 int store_sqlite_exec(sqlite3 *db, const char *sql, const char *what, struct err *e);

@@ -19,7 +19,7 @@
 
 #define TARGET_COLUMNS \
 	"t.id, c.name, t.namespace, t.kind, t.name, t.first_seen, t.last_seen, t.gone," \
-	" (SELECT max(sn.id) FROM snapshots sn WHERE sn.target_id = t.id)"
+	" (SELECT max(sn.id) FROM snapshots sn WHERE sn.target_id = t.id AND sn.imported = 0)"
 #define TARGET_FROM " FROM targets t JOIN clusters c ON c.id = t.cluster_id"
 
 #define SNAPSHOT_COLUMNS "s.id, s.target_id, s.hash, s.first_seen, s.last_seen, d.size"
@@ -339,7 +339,7 @@ store_sqlite_snapshot_record(struct store *s, int64_t target_id, const char *has
 {
 	static const char target_sql[] = "SELECT 1 FROM targets WHERE id = ?1";
 	static const char latest_sql[] =
-		"SELECT id, hash FROM snapshots WHERE target_id = ?1 ORDER BY id DESC LIMIT 1";
+		"SELECT id, hash FROM snapshots WHERE target_id = ?1 AND imported = 0 ORDER BY id DESC LIMIT 1";
 	static const char seen_sql[] =
 		"UPDATE snapshots SET last_seen = max(last_seen, ?2) WHERE id = ?1";
 	static const char doc_sql[] =
@@ -646,9 +646,11 @@ store_sqlite_prune(struct store *s, int64_t older_than, int64_t *removed, struct
 	static const char *const sqls[] = {
 		"DELETE FROM evidence WHERE taken_at < ?1",
 		/* Each target keeps its latest snapshot however old it is: it is what
-		 * the target looks like now. Evidence of a removed snapshot goes with it. */
+		 * the target looks like now. Evidence of a removed snapshot goes with it.
+		 * Snapshots a baseline points at (0004_baselines.sql) are kept too. */
 		"DELETE FROM snapshots WHERE last_seen < ?1"
-		" AND id NOT IN (SELECT max(id) FROM snapshots GROUP BY target_id)",
+		" AND id NOT IN (SELECT max(id) FROM snapshots WHERE imported = 0 GROUP BY target_id)"
+		" AND id NOT IN (SELECT snapshot_id FROM baselines)",
 		"DELETE FROM documents WHERE NOT EXISTS"
 		" (SELECT 1 FROM snapshots WHERE snapshots.hash = documents.hash)",
 	};

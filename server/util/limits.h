@@ -83,6 +83,7 @@
 #define STORE_MAX_OBJECT_NAME      253                /* a workload's name */
 #define STORE_MAX_PAGE             1000               /* rows in one page of snapshots or evidence */
 #define STORE_MAX_EVIDENCE_BYTES   (16 * 1024 * 1024) /* the volatile evidence of one pull */
+#define STORE_MAX_BASELINE_NOTE    1024               /* the note of a baseline */
 
 /* Auth. */
 #define TOKEN_MAX_NAME             64
