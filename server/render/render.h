@@ -95,4 +95,50 @@ int render_unified(const char *a, size_t alen, const char *b, size_t blen,
 int render_patch(const json_t *before, const json_t *after, const char *label_a,
     const char *label_b, struct buf *out, struct err *e);
 
+/*
+ * Reports (report.c) and Slack messages (slack.c): the answer for a chat
+ * message or a ticket, from a diff and a verdict.
+ *
+ * A report is a JSON document, `skewd.report/v1`:
+ *   {"schema": "skewd.report/v1", "title": "...", "target": "c/ns/kind/name" | null,
+ *    "from": {"snapshot": ID, "label": "baseline"}, "to": {"snapshot": ID, "label": "latest"},
+ *    "verdict": <metrics_verdict() object> | null,
+ *    "summary": <the diff's summary>,
+ *    "changes": [<the first max_changes changes of the diff, most severe first>],
+ *    "more": <how many changes are not listed>,
+ *    "links": {"dashboard": "..." | null, "bundle": "..." | null}}
+ */
+struct render_report_info {
+	const char *title;          /* "good/llm/deployment/vllm-llama"; required */
+	const char *target;         /* the target's path, or NULL for two arbitrary snapshots */
+	long long from_id, to_id;   /* snapshot ids */
+	const char *from_label;     /* "baseline", "snapshot 12"; may be NULL */
+	const char *to_label;
+	const char *dashboard_url;  /* may be NULL */
+	const char *bundle_url;     /* may be NULL */
+};
+
+/* Builds the report from a skewd.diff/v1 document and a verdict (may be NULL),
+ * listing at most max_changes changes (0 = all). Both are borrowed. *out is
+ * new. Returns 0, or -1 with e set (ERR_INVALID for a bad diff). */
+int render_report_build(const json_t *diff, const json_t *verdict, const struct render_report_info *info,
+    size_t max_changes, json_t **out, struct err *e);
+
+/* The report as Markdown: a heading, the verdict and its reasons, the changes
+ * as a table, the count of the rest, key metrics before and after, links.
+ * Every value is escaped as render_markdown() escapes. Returns 0, or -1 with e set. */
+int render_report_markdown(const json_t *report, struct buf *out, struct err *e);
+
+/*
+ * The report as a Slack message: {"text": "<fallback>", "blocks": [...]} in
+ * Block Kit. It stays within Slack's limits: at most RENDER_SLACK_MAX_BLOCKS
+ * blocks (changes that do not fit are counted in a last context block),
+ * RENDER_SLACK_MAX_TEXT characters per section text, RENDER_SLACK_MAX_HEADER in
+ * the header (texts are cut at a character boundary, never inside an escape).
+ * Every value is escaped for mrkdwn (`&`, `<`, `>`), so a value cannot make a
+ * link or a mention. Links are written as links only when absolute
+ * (http/https), else as text. *out is new. Returns 0, or -1 with e set.
+ */
+int render_slack(const json_t *report, json_t **out, struct err *e);
+
 #endif

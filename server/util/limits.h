@@ -57,6 +57,11 @@
 #define RENDER_MAX_LINES           (16 * 1024 * 1024) /* lines of one side of a unified diff */
 #define RENDER_PATCH_CONTEXT       3                  /* context lines of the patch format */
 #define RENDER_DIFF_MIN_COST       256                /* Myers edit cost before the furthest-point fallback */
+#define RENDER_REPORT_MAX_CHANGES  10                 /* changes listed in a report; the rest are counted */
+#define RENDER_SLACK_MAX_BLOCKS    50                 /* Slack: blocks in one message */
+#define RENDER_SLACK_MAX_TEXT      3000               /* Slack: characters of one section text */
+#define RENDER_SLACK_MAX_HEADER    150                /* Slack: characters of a header's plain text */
+#define RENDER_SLACK_MAX_FALLBACK  1000               /* Slack: the notification text beside the blocks */
 
 /* Metrics: one Prometheus text / OpenMetrics exposition (server/metrics/). */
 #define METRICS_MAX_BYTES          (16 * 1024 * 1024) /* one scrape */
