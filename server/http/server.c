@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <civetweb.h>
 #include <jansson.h>
 
@@ -759,9 +760,13 @@ lib_init(void)
 static int
 find_web_dir(const struct config *cfg, char *out, size_t outsz, struct err *e)
 {
-	static const char *const defaults[] = { SKEWD_WEB_DIR_SOURCE, SKEWD_WEB_DIR_INSTALLED };
-	char real[PATH_MAX];
+	/* The first default is the installed copy next to the binary
+	 * (BINDIR/../share/skewd/web), so an install moved to another prefix
+	 * (`cmake --install --prefix`, a container image) serves its own copy. */
+	const char *defaults[] = { NULL, SKEWD_WEB_DIR_SOURCE, SKEWD_WEB_DIR_INSTALLED };
+	char real[PATH_MAX], exe[PATH_MAX], beside[PATH_MAX + 32];
 	struct stat st;
+	ssize_t n;
 	size_t i;
 
 	out[0] = '\0';
@@ -771,7 +776,21 @@ find_web_dir(const struct config *cfg, char *out, size_t outsz, struct err *e)
 		snprintf(out, outsz, "%s", real);
 		return 0;
 	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(beside, sizeof(beside), "%s/../share/skewd/web", exe);
+			defaults[0] = beside;
+		}
+	}
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		if (defaults[i] == NULL)
+			continue;
 		if (realpath(defaults[i], real) != NULL && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
 			snprintf(out, outsz, "%s", real);
 			return 0;
