@@ -140,6 +140,54 @@ for rname, r in roles.items():
 
 sa = one(base, "ServiceAccount")
 
+# Field names the API knows, where the manifests write them (a misspelt field
+# is dropped silently by a lenient apply; a strict one rejects the object).
+FIELDS = {
+    "statefulset.spec": {"replicas", "serviceName", "selector", "template", "volumeClaimTemplates",
+                         "updateStrategy", "podManagementPolicy", "revisionHistoryLimit", "minReadySeconds",
+                         "persistentVolumeClaimRetentionPolicy", "ordinals"},
+    "pod.spec": {"serviceAccountName", "automountServiceAccountToken", "enableServiceLinks", "securityContext",
+                 "terminationGracePeriodSeconds", "containers", "volumes", "initContainers", "nodeSelector",
+                 "affinity", "tolerations", "priorityClassName", "topologySpreadConstraints"},
+    "container": {"name", "image", "imagePullPolicy", "args", "command", "env", "envFrom", "ports",
+                  "livenessProbe", "readinessProbe", "startupProbe", "resources", "securityContext",
+                  "volumeMounts", "workingDir", "lifecycle", "terminationMessagePolicy"},
+    "container.securityContext": {"runAsNonRoot", "runAsUser", "runAsGroup", "readOnlyRootFilesystem",
+                                  "allowPrivilegeEscalation", "privileged", "capabilities", "seccompProfile",
+                                  "procMount", "seLinuxOptions", "appArmorProfile"},
+    "pod.securityContext": {"runAsNonRoot", "runAsUser", "runAsGroup", "fsGroup", "fsGroupChangePolicy",
+                            "seccompProfile", "supplementalGroups", "sysctls", "seLinuxOptions",
+                            "appArmorProfile"},
+    "probe": {"httpGet", "tcpSocket", "exec", "grpc", "initialDelaySeconds", "periodSeconds", "timeoutSeconds",
+              "failureThreshold", "successThreshold", "terminationGracePeriodSeconds"},
+    "service.spec": {"type", "selector", "ports", "clusterIP", "sessionAffinity", "ipFamilyPolicy"},
+    "ingress.spec": {"ingressClassName", "tls", "rules", "defaultBackend"},
+}
+
+
+def fields(obj, kind, what):
+    extra = set(obj or {}) - FIELDS[kind]
+    check(not extra, "%s has only known fields (unknown: %s)" % (what, sorted(extra)))
+
+
+_sts = objs(base, "StatefulSet")
+if _sts:
+    _spec = _sts[0]["spec"]
+    fields(_spec, "statefulset.spec", "StatefulSet spec")
+    _pod = _spec["template"]["spec"]
+    fields(_pod, "pod.spec", "pod spec")
+    fields(_pod.get("securityContext"), "pod.securityContext", "pod securityContext")
+    for _c in _pod["containers"]:
+        fields(_c, "container", "container %s" % _c.get("name"))
+        fields(_c.get("securityContext"), "container.securityContext", "container securityContext")
+        for _p in ("livenessProbe", "readinessProbe", "startupProbe"):
+            if _p in _c:
+                fields(_c[_p], "probe", _p)
+for _s in objs(base, "Service"):
+    fields(_s["spec"], "service.spec", "Service spec")
+for _i in objs(full, "Ingress"):
+    fields(_i["spec"], "ingress.spec", "Ingress spec")
+
 
 def bindings(docs):
     out = []
@@ -174,6 +222,8 @@ check(psc.get("runAsNonRoot") is True, "pod runAsNonRoot")
 check(isinstance(psc.get("runAsUser"), int) and psc["runAsUser"] > 0, "pod runAsUser is a non-zero uid")
 check(get(psc, "seccompProfile.type") == "RuntimeDefault", "pod seccomp RuntimeDefault")
 check(isinstance(psc.get("fsGroup"), int), "fsGroup set (the volume is writable by the uid)")
+check(psc.get("fsGroupChangePolicy") == "OnRootMismatch",
+      "fsGroupChangePolicy OnRootMismatch (seal.key must not turn group-readable on a remount)")
 check(len(pod["containers"]) == 1, "one container")
 c = pod["containers"][0]
 sc = c.get("securityContext", {})
