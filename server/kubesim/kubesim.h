@@ -8,7 +8,7 @@
  * namespaced and cluster-scoped resources with label and field selectors,
  * Table output for `kubectl get`, pod logs, the pod proxy, Status objects
  * for every error, bearer-token and client-certificate authentication, and
- * RBAC from a ClusterRole YAML file (deploy/kubernetes/clusterrole-collector.yaml).
+ * RBAC from a file of ClusterRoles (deploy/kubernetes/clusterrole-collector.yaml).
  * The real kubectl works against it (tests/lint/kubesim_kubectl.sh).
  *
  * A state folder holds:
@@ -51,7 +51,7 @@ struct kubesim_user {
 struct kubesim_options {
 	const char *fixtures_dir; /* holds one folder per state */
 	const char *state;        /* the first state, e.g. "lastgood" */
-	const char *role_file;    /* the ClusterRole YAML of KUBESIM_ROLE_COLLECTOR */
+	const char *role_file;    /* YAML of ClusterRoles whose union KUBESIM_ROLE_COLLECTOR gets */
 	const char *tls_dir;      /* an existing folder: ca.crt, ca.key, server.pem, client-*.{crt,key} */
 	int plain_http;           /* 1: serve http:// without TLS (tls_dir still gets the CA) */
 	const char *listen;       /* "127.0.0.1:0" when NULL; port 0 picks a free port */

@@ -151,6 +151,19 @@ for need in ["CMakeLists.txt", "server", "api", "migrations", "web", "deploy", "
 top = re.findall(r"add_subdirectory\((\w+)\)", open(os.path.join(src, "CMakeLists.txt")).read())
 for d in top:
     check(d == "tests" or d in buildcopies, "the build stage copies %s/ (add_subdirectory)" % d)
+# Every file the CMake build reads from the tree by ${PROJECT_SOURCE_DIR}/PATH
+# (embedded data, installed folders) is copied.
+for root, _dirs, files in os.walk(src):
+    rel = os.path.relpath(root, src)
+    if rel.startswith("build") or "/." in "/" + rel or "node_modules" in rel or rel.startswith("tests"):
+        continue
+    if "CMakeLists.txt" not in files:
+        continue
+    body = open(os.path.join(root, "CMakeLists.txt")).read()
+    for m in re.findall(r"\$\{PROJECT_SOURCE_DIR\}/([A-Za-z0-9_./-]+)", body):
+        m = m.rstrip("/")
+        check(any(m == c or m.startswith(c + "/") for c in buildcopies),
+              "%s/CMakeLists.txt reads %s, which the build stage does not copy" % (rel, m))
 runs = " ".join(rest for op, rest in instrs if op == "RUN")
 check("-DSKEWD_TESTS=OFF" in runs, "the image build leaves the tests out")
 check("sh deploy/install-deps.sh" in runs, "the build stage installs the -dev packages with deploy/install-deps.sh")
