@@ -202,6 +202,41 @@ KUBECONFIG=$tmp/admin.kubeconfig sh "$reg" --secret no-such-secret >/dev/null 2>
 KUBECONFIG=$tmp/admin.kubeconfig sh "$reg" --help >"$tmp/out" 2>&1
 [ $? -eq 0 ] && grep -q "^usage: print-registration.sh" "$tmp/out" && ok || bad "--help: $(cat "$tmp/out")"
 
+# --context reads the named context, not the current one (which points nowhere).
+cat >"$tmp/multi.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: Sim_Cluster.1
+  cluster:
+    server: $ksurl
+    certificate-authority: $tmp/tls/ca.crt
+- name: nowhere
+  cluster:
+    server: https://127.0.0.1:1
+users:
+- name: admin
+  user:
+    token: $admin
+contexts:
+- name: sim
+  context:
+    cluster: Sim_Cluster.1
+    user: admin
+- name: nowhere
+  context:
+    cluster: nowhere
+    user: admin
+current-context: nowhere
+KC
+KUBECONFIG=$tmp/multi.kubeconfig sh "$reg" --context sim --name ctx-test >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] && grep -q "\"server\": \"$ksurl\"" "$tmp/out" && grep -q '"name": "ctx-test"' "$tmp/out" && ok ||
+    bad "--context sim: $(cat "$tmp/out" "$tmp/err" | head -5)"
+KUBECONFIG=$tmp/multi.kubeconfig sh "$reg" >/dev/null 2>"$tmp/err"
+[ $? -eq 3 ] && ok || bad "the current context 'nowhere' (nothing listens) should fail: $(cat "$tmp/err")"
+KUBECONFIG=$tmp/multi.kubeconfig sh "$reg" --context nope >/dev/null 2>"$tmp/err"
+[ $? -eq 3 ] && grep -q "cannot read the kubectl context 'nope'" "$tmp/err" && ok || bad "--context nope: $(cat "$tmp/err")"
+
 if KUBECONFIG=$tmp/admin.kubeconfig sh "$reg" --watch-namespaces llm >"$tmp/reg.json" 2>"$tmp/err"; then ok
 else bad "print-registration.sh failed: $(cat "$tmp/err")"; fi
 if KUBECONFIG=$tmp/admin.kubeconfig sh "$reg" --kubeconfig --name remote-kc >"$tmp/reg.kubeconfig" 2>"$tmp/err"; then ok
