@@ -261,4 +261,88 @@ int store_snapshot_import(struct store *s, int64_t target_id, const char *hash, 
  * ERR_NOT_FOUND when there is no such snapshot. */
 int store_snapshot_is_imported(struct store *s, int64_t id, int *imported, struct err *e);
 
+/*
+ * Bundles (migration 0005). The archive itself is a file under
+ * data_dir/bundles/ written by server/bundle/; a row is inserted only after
+ * that file is in place. `target` keeps "cluster/ns/kind/name" so a bundle
+ * outlives its target (target_id then reads 0).
+ */
+struct store_bundle {
+	int64_t seq;                            /* insertion order; the paging cursor */
+	char id[STORE_MAX_BUNDLE_ID + 1];
+	int64_t target_id;                      /* 0 when the target is gone */
+	char target[STORE_MAX_TARGET_REF + 1];
+	int64_t from_snapshot_id;               /* 0 = no baseline side */
+	int64_t to_snapshot_id;
+	char file[STORE_MAX_BUNDLE_FILE + 1];   /* a plain name under data_dir/bundles/ */
+	int64_t size;                           /* bytes of the archive */
+	char sha256[65];                        /* hex SHA-256 of the archive */
+	int64_t created_at;
+	char created_by[TOKEN_MAX_NAME + 1];
+	char *meta_json;                        /* owned: bundle_write()'s metadata; may be NULL in lists */
+};
+
+/* Frees meta_json of each and the array; NULL-safe. */
+void store_bundles_free(struct store_bundle *items, size_t n);
+/* Inserts a bundle row (b->created_at 0 = now; b->seq is set). ERR_INVALID for an
+ * id or file name that is not a plain name, ERR_CONFLICT when the id exists. */
+int store_bundle_insert(struct store *s, struct store_bundle *b, struct err *e);
+/* One bundle with its meta_json (release with store_bundles_free(out, 0) semantics:
+ * free(out->meta_json)). ERR_NOT_FOUND when none. */
+int store_bundle_get(struct store *s, const char *id, struct store_bundle *out, struct err *e);
+/* Bundles newest first with seq < before (0 = from the newest), at most `limit`
+ * (0 or above STORE_MAX_PAGE = STORE_MAX_PAGE), without meta_json. */
+int store_bundle_list(struct store *s, int64_t before, size_t limit, struct store_bundle **items,
+    size_t *n, struct err *e);
+/* Bundles created before `older_than`, oldest first, at most `limit`; for retention. */
+int store_bundle_expired(struct store *s, int64_t older_than, size_t limit, struct store_bundle **items,
+    size_t *n, struct err *e);
+/* Deletes the row (the caller removes the file). ERR_NOT_FOUND when none. */
+int store_bundle_delete(struct store *s, const char *id, struct err *e);
+
+/*
+ * Webhooks (migration 0005). The URL arrives sealed (AAD "webhook:<name>:url")
+ * with a display form holding only scheme and host; the store never sees it
+ * in clear. Delivery state is kept per (webhook, drift key) so one drift is
+ * delivered at most once per webhook.
+ */
+struct store_webhook {
+	int64_t id;
+	char name[STORE_MAX_NAME + 1];
+	unsigned char *sealed_url;              /* owned */
+	size_t sealed_url_len;
+	char url_display[STORE_MAX_URL_DISPLAY + 1];
+	char format[8];                         /* "json" | "slack" */
+	char min_severity[16];                  /* "critical" ... "info" */
+	unsigned char *sealed_secret;           /* owned; NULL when none */
+	size_t sealed_secret_len;
+	int64_t created_at;
+	char created_by[TOKEN_MAX_NAME + 1];
+	int64_t last_attempt_at, last_success_at; /* 0 = never */
+	int last_status;                        /* HTTP status of the last try; 0 = none or no answer */
+	char last_error[STORE_MAX_WEBHOOK_ERROR + 1]; /* a sentence; "" after a success */
+	int64_t attempts, deliveries, failures; /* tries, delivered messages, given-up messages */
+};
+
+/* Wipes and frees the sealed blobs; NULL-safe. */
+void store_webhook_release(struct store_webhook *w);
+/* Releases each and frees the array; NULL-safe. */
+void store_webhooks_free(struct store_webhook *items, size_t n);
+/* Creates a webhook (sets id, created_at). ERR_CONFLICT when the name exists,
+ * ERR_INVALID for a bad name, format or severity. */
+int store_webhook_create(struct store *s, struct store_webhook *w, struct err *e);
+int store_webhook_get(struct store *s, const char *name, struct store_webhook *out, struct err *e);
+/* Every webhook by name, with sealed blobs; release with store_webhooks_free(). */
+int store_webhook_list(struct store *s, struct store_webhook **items, size_t *n, struct err *e);
+/* ERR_NOT_FOUND when none. Its delivery records go with it. */
+int store_webhook_delete(struct store *s, const char *name, struct err *e);
+/* Claims the delivery of `drift_key` to webhook `id`: *claimed = 1 when this
+ * call recorded it (deliver it now), 0 when it was claimed before. */
+int store_webhook_claim(struct store *s, int64_t id, const char *drift_key, int *claimed, struct err *e);
+/* Records one try: status is the HTTP status (0 without an answer), ok 1 for
+ * a success; error (may be NULL) is a sentence. `final` 1 ends the delivery of
+ * drift_key (delivered when ok, else failed and counted in failures). */
+int store_webhook_attempt(struct store *s, int64_t id, const char *drift_key, int ok, int status,
+    const char *error, int final, struct err *e);
+
 #endif

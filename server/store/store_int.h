@@ -116,6 +116,25 @@ struct store_backend {
 	int (*snapshot_import)(struct store *s, int64_t target_id, const char *hash, const char *config_json,
 	    size_t config_len, int64_t at, int64_t *snapshot_id, struct err *e);
 	int (*snapshot_is_imported)(struct store *s, int64_t id, int *imported, struct err *e);
+
+	/* Bundles and webhooks (store_bundle.c and store_webhook.c check the
+	 * arguments first); contracts of store.h. webhook_claim and
+	 * webhook_attempt take the time from the caller. */
+	int (*bundle_insert)(struct store *s, struct store_bundle *b, struct err *e);
+	int (*bundle_get)(struct store *s, const char *id, struct store_bundle *out, struct err *e);
+	int (*bundle_list)(struct store *s, int64_t before, size_t limit, struct store_bundle **items,
+	    size_t *n, struct err *e);
+	int (*bundle_expired)(struct store *s, int64_t older_than, size_t limit,
+	    struct store_bundle **items, size_t *n, struct err *e);
+	int (*bundle_delete)(struct store *s, const char *id, struct err *e);
+	int (*webhook_insert)(struct store *s, struct store_webhook *w, struct err *e);
+	int (*webhook_get)(struct store *s, const char *name, struct store_webhook *out, struct err *e);
+	int (*webhook_list)(struct store *s, struct store_webhook **items, size_t *n, struct err *e);
+	int (*webhook_delete)(struct store *s, const char *name, struct err *e);
+	int (*webhook_claim)(struct store *s, int64_t id, const char *drift_key, int64_t now, int *claimed,
+	    struct err *e);
+	int (*webhook_attempt)(struct store *s, int64_t id, const char *drift_key, int ok, int status,
+	    const char *error, int final, int64_t now, struct err *e);
 };
 
 struct store {

@@ -72,6 +72,24 @@ int store_sqlite_snapshot_import(struct store *s, int64_t target_id, const char 
     const char *config_json, size_t config_len, int64_t at, int64_t *snapshot_id, struct err *e);
 int store_sqlite_snapshot_is_imported(struct store *s, int64_t id, int *imported, struct err *e);
 
+/* Bundles (store_sqlite_bundle.c) and webhooks (store_sqlite_webhook.c). */
+int store_sqlite_bundle_insert(struct store *s, struct store_bundle *b, struct err *e);
+int store_sqlite_bundle_get(struct store *s, const char *id, struct store_bundle *out, struct err *e);
+int store_sqlite_bundle_list(struct store *s, int64_t before, size_t limit, struct store_bundle **items,
+    size_t *n, struct err *e);
+int store_sqlite_bundle_expired(struct store *s, int64_t older_than, size_t limit,
+    struct store_bundle **items, size_t *n, struct err *e);
+int store_sqlite_bundle_delete(struct store *s, const char *id, struct err *e);
+int store_sqlite_webhook_insert(struct store *s, struct store_webhook *w, struct err *e);
+int store_sqlite_webhook_get(struct store *s, const char *name, struct store_webhook *out,
+    struct err *e);
+int store_sqlite_webhook_list(struct store *s, struct store_webhook **items, size_t *n, struct err *e);
+int store_sqlite_webhook_delete(struct store *s, const char *name, struct err *e);
+int store_sqlite_webhook_claim(struct store *s, int64_t id, const char *drift_key, int64_t now,
+    int *claimed, struct err *e);
+int store_sqlite_webhook_attempt(struct store *s, int64_t id, const char *drift_key, int ok, int status,
+    const char *error, int final, int64_t now, struct err *e);
+
 /* Runs a statement without parameters or rows (BEGIN, COMMIT, ...). Returns 0
  * or -1 with e set, prefixed with `what`. */
 int store_sqlite_exec(sqlite3 *db, const char *sql, const char *what, struct err *e);

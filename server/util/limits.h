@@ -187,4 +187,26 @@
 #define REDACT_MAX_GROUPS          10                 /* capture groups of one text rule */
 #define REDACT_MIN_KNOWN_BYTES     6                  /* a learnt secret value matched literally in text */
 
+/* Bundle rows, webhooks and notifications (server/store/, api/, server/notify/). */
+#define STORE_MAX_BUNDLE_ID        64                 /* a bundle id as stored */
+#define STORE_MAX_TARGET_REF       640                /* "cluster/namespace/kind/name" */
+#define STORE_MAX_BUNDLE_FILE      128                /* a bundle's file name under data_dir/bundles */
+#define STORE_MAX_URL_DISPLAY      256                /* the scheme and host shown for a webhook */
+#define STORE_MAX_WEBHOOK_ERROR    512                /* the last delivery error kept on a webhook */
+#define STORE_MAX_DRIFT_KEY        256                /* target + baseline + snapshot + severity */
+#define API_BUNDLES_DEFAULT_LIMIT  50                 /* bundles in one page */
+#define API_BUNDLES_MAX_LIMIT      500
+#define API_MAX_WEBHOOKS           100                /* webhooks one install may have */
+#define WEBHOOK_MAX_URL            2048               /* a webhook URL */
+#define WEBHOOK_MAX_SECRET         256                /* a webhook's signing secret */
+#define NOTIFY_QUEUE_MAX           1024               /* changed snapshots waiting for the drift check */
+#define NOTIFY_MAX_ATTEMPTS        5                  /* tries of one delivery */
+#define NOTIFY_BACKOFF_BASE_MS     500                /* first retry delay; doubles each try */
+#define NOTIFY_BACKOFF_MAX_MS      60000              /* longest retry delay */
+#define NOTIFY_TIMEOUT_MS          10000              /* one delivery, connect to last byte */
+#define NOTIFY_CONNECT_TIMEOUT_MS  5000
+#define NOTIFY_MAX_ANSWER_BYTES    (64 * 1024)        /* answer body read from a receiver */
+#define NOTIFY_MAX_CHANGES         10                 /* changes listed in one message */
+#define BUNDLE_DEFAULT_RETENTION_DAYS 90              /* bundle_retention_days when not set */
+
 #endif
