@@ -277,6 +277,11 @@ ks_front_start(const char *host, int port, int backend_port, const char *cert_pe
 		goto fail;
 	}
 	SSL_CTX_set_verify(f->ctx, SSL_VERIFY_PEER, verify_any);
+	/* A server that asks for client certificates must name a session-id
+	 * context, or a client resuming a session (curl does, across parallel
+	 * connections) fails with "session id context uninitialized", sent as an
+	 * internal_error alert. */
+	SSL_CTX_set_session_id_context(f->ctx, (const unsigned char *)"kubesim", 7);
 	SSL_CTX_set_client_CA_list(f->ctx, SSL_load_client_CA_file(ca_path));
 	f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (f->listen_fd < 0) {
