@@ -87,6 +87,14 @@ find_root(char *root, size_t rootsz)
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
+		/* An installed skewd (cmake --install, the container image) keeps the
+		 * simulated cluster in PREFIX/share/skewd, beside PREFIX/bin. */
+		slash = strrchr(exe, '/');
+		if (slash != NULL && (size_t)(slash - exe) + sizeof("/../share/skewd") <= rootsz) {
+			snprintf(root, rootsz, "%.*s/../share/skewd", (int)(slash - exe), exe);
+			if (has_fixtures(root))
+				return 0;
+		}
 		for (up = 0; up < 4; up++) {
 			slash = strrchr(exe, '/');
 			if (slash == NULL || slash == exe)
@@ -244,8 +252,8 @@ cmd_demo(int argc, char **argv)
 	}
 	if (find_root(root, sizeof(root)) < 0) {
 		fprintf(stderr, "skewd demo: cannot find the simulated cluster's files (" DEMO_FIXTURES
-		    "/lastgood) near the skewd binary or in the source tree it was built from; "
-		    "run skewd demo from a build inside the skewd source tree\n");
+		    "/lastgood) in PREFIX/share/skewd beside the installed binary, near the skewd binary, or "
+		    "in the source tree it was built from; reinstall skewd or run it from its build tree\n");
 		return EXIT_RUNTIME;
 	}
 	if (snprintf(fixtures, sizeof(fixtures), "%s/" DEMO_FIXTURES, root) >= (int)sizeof(fixtures) ||
