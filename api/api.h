@@ -162,4 +162,44 @@ int api_target_from_path(struct api_req *rq, struct store_target *t, struct err 
 /* The public view of a target (new reference, NULL when out of memory). */
 json_t *api_target_json(const struct store_target *t);
 
+/*
+ * Baselines, diffs and reports (api/baselines.c, api/diffs.c, api/reports.c).
+ * Setting and importing a baseline needs the editor role; reading, viewer.
+ */
+int api_baselines_put(struct api_req *rq, struct api_resp *rs, struct err *e);    /* PUT .../{name}/baseline */
+int api_baselines_get(struct api_req *rq, struct api_resp *rs, struct err *e);    /* GET .../{name}/baseline */
+int api_baselines_list(struct api_req *rq, struct api_resp *rs, struct err *e);   /* GET .../{name}/baselines */
+int api_baselines_import(struct api_req *rq, struct api_resp *rs, struct err *e); /* POST .../{name}/baseline/import */
+int api_diffs_target(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET .../{name}/diff */
+int api_diffs_get(struct api_req *rq, struct api_resp *rs, struct err *e);        /* GET /api/v1/diff */
+int api_reports_get(struct api_req *rq, struct api_resp *rs, struct err *e);      /* GET .../{name}/report */
+
+/* GET /api/v1/targets?drift=true (called by api_targets_list): the targets of
+ * `cluster` (NULL = all) whose latest snapshot differs from their baseline,
+ * with counts by category and severity. */
+int api_targets_drift(struct api_req *rq, const char *cluster, struct api_resp *rs, struct err *e);
+
+/* Two snapshots compared: the skewd.diff/v1 document, the verdict and, when
+ * asked, the normalised sides (for the patch format). All owned. */
+struct api_diff_sides {
+	json_t *diff;
+	json_t *verdict;
+	json_t *before, *after;         /* NULL unless asked for */
+	struct store_snapshot from, to;
+};
+/* Compares snapshots from_id and to_id (labels name the sides). Returns 0, or
+ * -1 with e set (ERR_NOT_FOUND for an unknown snapshot). */
+int api_diff_snapshots(struct store *st, int64_t from_id, int64_t to_id, const char *from_label,
+    const char *to_label, int want_sides, struct api_diff_sides *out, struct err *e);
+/* Releases the members; NULL-safe. */
+void api_diff_sides_release(struct api_diff_sides *d);
+/* Reads the `from` (baseline | ID, default baseline) and `to` (latest | ID,
+ * default latest) query parameters of a target's route into snapshot ids of
+ * that target, with labels for people. */
+int api_diff_resolve(struct api_req *rq, const struct store_target *t, int64_t *from_id, int64_t *to_id,
+    char *from_label, char *to_label, size_t labelsz, struct err *e);
+/* The dashboard page of a target ("/#/targets/..."; absolute under the
+ * configured public_url). Returns 0, or -1 when out is too small. */
+int api_target_link(const struct api_req *rq, const struct store_target *t, char *out, size_t outsz);
+
 #endif

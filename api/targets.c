@@ -144,14 +144,26 @@ int
 api_targets_list(struct api_req *rq, struct api_resp *rs, struct err *e)
 {
 	struct store_target *items = NULL;
-	char cluster[STORE_MAX_NAME + 2];
+	char cluster[STORE_MAX_NAME + 2], drift[8];
 	json_t *arr = NULL;
 	size_t i, n = 0;
-	int r, ret = -1;
+	int r, rd, ret = -1;
 
 	r = api_query_get(rq, "cluster", cluster, sizeof(cluster), e);
 	if (r < 0)
 		goto out;
+	/* drift=true: only targets that differ from their baseline (api/diffs.c). */
+	rd = api_query_get(rq, "drift", drift, sizeof(drift), e);
+	if (rd < 0)
+		goto out;
+	if (rd == 1 && strcmp(drift, "true") == 0) {
+		ret = api_targets_drift(rq, r == 1 ? cluster : NULL, rs, e);
+		goto out;
+	}
+	if (rd == 1 && strcmp(drift, "false") != 0) {
+		err_set(e, ERR_INVALID, "query parameter 'drift' must be true or false");
+		goto out;
+	}
 	if (store_target_list(rq->store, r == 1 ? cluster : NULL, &items, &n, e) < 0)
 		goto out;
 	if ((arr = json_array()) == NULL) {

@@ -39,6 +39,17 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/snapshots", api_snapshots_list,
 	  ROLE_VIEWER, 0 },
 	{ "GET", "/api/v1/snapshots/{id}", api_snapshots_get, ROLE_VIEWER, 0 },
+	{ "PUT", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/baseline", api_baselines_put,
+	  ROLE_EDITOR, ROUTE_JSON_BODY },
+	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/baseline", api_baselines_get,
+	  ROLE_VIEWER, 0 },
+	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/baselines", api_baselines_list,
+	  ROLE_VIEWER, 0 },
+	{ "POST", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/baseline/import", api_baselines_import,
+	  ROLE_EDITOR, ROUTE_JSON_BODY },
+	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/diff", api_diffs_target, ROLE_VIEWER, 0 },
+	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/report", api_reports_get, ROLE_VIEWER, 0 },
+	{ "GET", "/api/v1/diff", api_diffs_get, ROLE_VIEWER, 0 },
 };
 
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -127,6 +127,10 @@
 #define API_MAX_TOKEN_FILE_PATH    4096               /* auth.token_file */
 #define API_SNAPSHOTS_DEFAULT_LIMIT 50                /* snapshots in one page of history */
 #define API_SNAPSHOTS_MAX_LIMIT    500
+#define API_VERDICT_WINDOW_S       600                /* evidence of a snapshot's last seconds read for its figures */
+#define API_VERDICT_MAX_ROWS       100                /* evidence rows read for one side of a verdict */
+#define API_DRIFT_CACHE            256                /* (baseline, latest) drift summaries kept in memory */
+#define API_BASELINES_MAX_LIMIT    500                /* baselines in one page of history */
 
 /* Config keys that are numbers: the accepted ranges. */
 #define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
