@@ -5,8 +5,8 @@
  * the regression's changes in their categories (max_model_len and dtype,
  * same-tag digest, mixed GPUs, ingress timeouts); every diff and report format
  * answers; the drift list has vllm-llama and not the unchanged tgi-gemma; a
- * viewer cannot set a baseline; a saved last-good YAML imported becomes the
- * baseline; YAML bombs are refused at once; the fixture's Secret value is in
+ * viewer cannot set a baseline; a report links the target's newest bundle; a
+ * saved last-good YAML imported becomes the baseline; YAML bombs are refused at once; the fixture's Secret value is in
  * no answer.
  */
 #include <stdarg.h>
@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+
+#include <sqlite3.h>
 
 #include "clusterkit.h"
 #include "testkit.h"
@@ -301,6 +303,44 @@ test_diff_formats(void **state)
 	tk_resp_free(&r);
 }
 
+/* The report's links (new reference kept in a static: valid until the next call). */
+static const json_t *
+links_of(const char *target)
+{
+	static json_t *last;
+	struct tk_resp r;
+	char path[256];
+
+	json_decref(last);
+	snprintf(path, sizeof(path), "%s/report", target);
+	get(path, viewer, 200, &r);
+	last = json_incref(json_object_get(r.json, "links"));
+	tk_resp_free(&r);
+	return last;
+}
+
+/* Inserts a bundle row for a target straight into the server's database. */
+static void
+add_bundle(const char *name, const char *id, long long created_at)
+{
+	char db_path[400], sql[1024];
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	snprintf(db_path, sizeof(db_path), "%s/data/skewd.db", srv.dir);
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO bundles (id, target_id, target, to_snapshot_id, file, size, sha256, created_at,"
+	    " created_by) SELECT '%s', id, 'good/llm/deployment/%s', 1, '%s.tar.gz', 1,"
+	    " '0000000000000000000000000000000000000000000000000000000000000000', %lld, 'editor-bot'"
+	    " FROM targets WHERE name = '%s'", id, name, id, created_at, name);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("insert bundle: %s", msg);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+}
+
 static void
 test_reports(void **state)
 {
@@ -338,6 +378,17 @@ test_reports(void **state)
 	tk_resp_free(&r);
 
 	get(VLLM "/report?format=patch", viewer, 400, &r);
+	tk_resp_free(&r);
+
+	/* A bundle row (as POST .../bundles leaves one) makes the report link it. */
+	assert_true(json_is_null(json_object_get(links_of(VLLM), "bundle")));
+	add_bundle("vllm-llama", "b7q3xk2m9d4f6h8j0n1p5r7t9v", 100);
+	add_bundle("vllm-llama", "c7q3xk2m9d4f6h8j0n1p5r7t9v", 200);
+	add_bundle("tgi-gemma", "d7q3xk2m9d4f6h8j0n1p5r7t9v", 300);
+	assert_string_equal(json_string_value(json_object_get(links_of(VLLM), "bundle")),
+	    "https://skewd.example.com/b/c7q3xk2m9d4f6h8j0n1p5r7t9v");
+	get(VLLM "/report?format=markdown", viewer, 200, &r);
+	assert_non_null(strstr(r.body, "[Newest bundle](https://skewd.example.com/b/c7q3xk2m9d4f6h8j0n1p5r7t9v)"));
 	tk_resp_free(&r);
 
 	/* tgi-gemma did not change: a report with no changes. */
