@@ -340,6 +340,22 @@ tokenise(struct redact *r, const char *v, size_t n, const char *file, const char
 	return 0;
 }
 
+/* "[REDACTED:N]" exactly. */
+static int
+is_token(const char *v, size_t n)
+{
+	size_t p = strlen(TOKEN_PREFIX), d = 0;
+
+	if (n <= p + 1 || memcmp(v, TOKEN_PREFIX, p) != 0 || v[n - 1] != ']')
+		return 0;
+	for (d = p; d < n - 1; d++)
+		if (v[d] < '0' || v[d] > '9')
+			return 0;
+	return 1;
+}
+
+/* A value on the rule's keep list, alone or followed by a token ("Bearer
+ * [REDACTED:3]" after the bearer rule ran). Case-insensitive. */
 static int
 keep_listed(const json_t *keep, const char *v, size_t n)
 {
@@ -348,8 +364,15 @@ keep_listed(const json_t *keep, const char *v, size_t n)
 
 	json_array_foreach(keep, i, k) {
 		const char *s = json_string_value(k);
+		size_t sl = s != NULL ? strlen(s) : 0, j;
 
-		if (s != NULL && strlen(s) == n && strncasecmp(s, v, n) == 0)
+		if (s == NULL || sl > n || strncasecmp(s, v, sl) != 0)
+			continue;
+		if (sl == n)
+			return 1;
+		for (j = sl; j < n && (v[j] == ' ' || v[j] == '\t'); j++)
+			;
+		if (j > sl && is_token(v + j, n - j))
 			return 1;
 	}
 	return 0;

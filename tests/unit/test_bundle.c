@@ -321,6 +321,14 @@ remove_bundle(const char *file)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, file);
+	/* SKEWD_BUNDLE_KEEP=DIR keeps the bundles there, to look at them. */
+	if (getenv("SKEWD_BUNDLE_KEEP") != NULL) {
+		char keep[1024];
+
+		snprintf(keep, sizeof(keep), "%s/%s", getenv("SKEWD_BUNDLE_KEEP"), file);
+		assert_int_equal(rename(path, keep), 0);
+		return;
+	}
 	assert_int_equal(unlink(path), 0);
 }
 
@@ -462,6 +470,68 @@ test_full_bundle(void **state)
 	json_decref(diff);
 	json_decref(m);
 	json_decref(verdict);
+}
+
+/* A secret that changed: the caller's diff (of the raw sides) quotes both values;
+ * the bundle shows two different tokens and neither value. */
+static void
+test_changed_secret(void **state)
+{
+	struct bundle_input in = BUNDLE_INPUT_INIT;
+	struct err e = ERR_INIT;
+	struct file files[32];
+	json_t *cur = json_deep_copy(cur_cfg), *env, *item, *args, *diff, *meta = NULL, *dj, *c;
+	char path[512];
+	size_t n, i, secret_changes = 0;
+
+	(void)state;
+	env = json_object_get(container(cur), "env");
+	json_array_foreach(env, i, item)
+		if (strcmp(json_string_value(json_object_get(item, "name")), "INTERNAL_API_KEY") == 0)
+			json_object_set_new(item, "value", json_string(CANARY_ENV "-rotated"));
+	args = json_object_get(container(cur), "args");
+	json_array_set_new(args, json_array_size(args) - 1, json_string(CANARY_ARG "rotated"));
+	{
+		json_t *keep = cur_cfg;
+
+		cur_cfg = cur;
+		diff = run_diff();
+		cur_cfg = keep;
+	}
+	in.baseline = base_cfg;
+	in.current = cur;
+	in.diff = diff;
+	in.created = CREATED;
+	if (bundle_write(&in, tmpdir, &meta, &e) != 0)
+		fail_msg("bundle_write: %s", e.msg);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, json_string_value(json_object_get(meta, "file")));
+	n = read_archive(path, json_string_value(json_object_get(meta, "id")), files, 32);
+	assert_absent(files, n, CANARY_ENV);
+	assert_absent(files, n, CANARY_ENV "-rotated");
+	assert_absent(files, n, CANARY_ARG);
+	assert_absent(files, n, CANARY_ARG "rotated");
+	dj = json_loadb(find(files, n, "diff.json")->data, find(files, n, "diff.json")->len, 0, NULL);
+	assert_non_null(dj);
+	json_array_foreach(json_object_get(dj, "changes"), i, c) {
+		const char *b = json_string_value(json_object_get(c, "before"));
+		const char *a = json_string_value(json_object_get(c, "after"));
+
+		if (b != NULL && a != NULL && strncmp(b, "[REDACTED:", 10) == 0) {
+			assert_int_equal(strncmp(a, "[REDACTED:", 10), 0);
+			assert_string_not_equal(a, b);
+			assert_non_null(strstr(json_string_value(json_object_get(c, "summary")), "secret value redacted"));
+			secret_changes++;
+		}
+	}
+	/* The env value's change. (The rotated --api-key makes no change: the engine
+	 * never copies a secret flag into a setting, and the args are folded.) */
+	assert_int_equal(secret_changes, 1);
+	json_decref(dj);
+	free_files(files, n);
+	remove_bundle(json_string_value(json_object_get(meta, "file")));
+	json_decref(meta);
+	json_decref(diff);
+	json_decref(cur);
 }
 
 /* No last good and no diff given: the bundle says so and diffs against nothing. */
@@ -608,6 +678,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_full_bundle),
+		cmocka_unit_test(test_changed_secret),
 		cmocka_unit_test(test_no_baseline),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_atomic_failure),

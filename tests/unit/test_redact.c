@@ -122,16 +122,20 @@ test_text_rules(void **state)
 	    "export HF_TOKEN=[REDACTED:13]; MAX_TOTAL_TOKENS=4096 run");
 	expect_text(r, "password: hunter2\nmax_tokens: 512\n\"client_secret\": \"xyz\"\n",
 	    "password: [REDACTED:14]\nmax_tokens: 512\n\"client_secret\": \"[REDACTED:15]\"\n");
+	/* A header in JSON: the bearer rule masks the token, the key-value rule keeps
+	 * "Bearer [REDACTED:N]" as it is. */
+	expect_text(r, "headers {\"Authorization\": \"Bearer abc.DEF-123_x\", \"X-Auth\": \"Bearer abc!tail\"}",
+	    "headers {\"Authorization\": \"Bearer [REDACTED:7]\", \"X-Auth\": \"[REDACTED:17]\"}");
 	/* Hashes and tokens are kept; a name rule never eats the bearer scheme. */
 	expect_text(r, "secret: hmac-sha256:0011 token: [REDACTED:3]",
 	    "secret: hmac-sha256:0011 token: [REDACTED:3]");
 	/* A PEM block keeps its lines (records stay on the right line numbers). */
 	expect_text(r, "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----\nz",
-	    "a\n-----BEGIN RSA PRIVATE KEY-----[REDACTED:16]\n\n\n-----END RSA PRIVATE KEY-----\nz");
+	    "a\n-----BEGIN RSA PRIVATE KEY-----[REDACTED:18]\n\n\n-----END RSA PRIVATE KEY-----\nz");
 	/* Nothing secret: unchanged. */
 	expect_text(r, "INFO max_model_len=32768 dtype=torch.bfloat16 tokenizer=meta-llama/x http://h:8000/v1",
 	    "INFO max_model_len=32768 dtype=torch.bfloat16 tokenizer=meta-llama/x http://h:8000/v1");
-	assert_int_equal(redact_value_count(r), 16);
+	assert_int_equal(redact_value_count(r), 18);
 	redact_free(r);
 }
 
