@@ -12,8 +12,10 @@
  * quantiles are absent: the verdict then says what it lacks.
  *
  * The diff rules and the verdict rules are loaded once per process and only
- * read afterwards. Drift summaries are cached in memory per (baseline
- * snapshot, latest snapshot): both are immutable, so an entry never goes stale.
+ * read afterwards. Drift summaries are cached in memory per pair of
+ * configuration hashes (baseline, latest): a summary depends on nothing else,
+ * so an entry never goes stale, even when snapshot ids are reused after a
+ * cluster is deleted.
  */
 #include "api/api.h"
 
@@ -439,12 +441,11 @@ api_diffs_get(struct api_req *rq, struct api_resp *rs, struct err *e)
 }
 
 /*
- * The drift cache: the diff summary of (baseline snapshot, latest snapshot).
- * Both snapshots are immutable, so an entry stays right; the oldest entry is
- * replaced when the cache is full.
+ * The drift cache: the diff summary of two configuration documents, by their
+ * content hashes. The oldest entry is replaced when the cache is full.
  */
 struct drift_entry {
-	int64_t from, to;
+	char from[65], to[65];
 	json_t *summary;        /* owned */
 };
 static struct drift_entry drift_cache[API_DRIFT_CACHE];
@@ -453,14 +454,15 @@ static pthread_mutex_t drift_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* A new reference to the cached summary, or NULL. */
 static json_t *
-drift_cached(int64_t from, int64_t to)
+drift_cached(const char *from, const char *to)
 {
 	json_t *s = NULL;
 	size_t i;
 
 	pthread_mutex_lock(&drift_lock);
 	for (i = 0; i < API_DRIFT_CACHE; i++) {
-		if (drift_cache[i].summary != NULL && drift_cache[i].from == from && drift_cache[i].to == to) {
+		if (drift_cache[i].summary != NULL && strcmp(drift_cache[i].from, from) == 0 &&
+		    strcmp(drift_cache[i].to, to) == 0) {
 			s = json_deep_copy(drift_cache[i].summary);
 			break;
 		}
@@ -470,7 +472,7 @@ drift_cached(int64_t from, int64_t to)
 }
 
 static void
-drift_remember(int64_t from, int64_t to, const json_t *summary)
+drift_remember(const char *from, const char *to, const json_t *summary)
 {
 	json_t *copy = json_deep_copy(summary);
 
@@ -478,8 +480,8 @@ drift_remember(int64_t from, int64_t to, const json_t *summary)
 		return;
 	pthread_mutex_lock(&drift_lock);
 	json_decref(drift_cache[drift_next].summary);
-	drift_cache[drift_next].from = from;
-	drift_cache[drift_next].to = to;
+	snprintf(drift_cache[drift_next].from, sizeof(drift_cache[drift_next].from), "%s", from);
+	snprintf(drift_cache[drift_next].to, sizeof(drift_cache[drift_next].to), "%s", to);
 	drift_cache[drift_next].summary = copy;
 	drift_next = (drift_next + 1) % API_DRIFT_CACHE;
 	pthread_mutex_unlock(&drift_lock);
@@ -490,8 +492,12 @@ static int
 drift_summary(struct store *st, int64_t from, int64_t to, json_t **out, struct err *e)
 {
 	struct api_diff_sides d = { 0 };
+	struct store_snapshot mf, mt;
 
-	*out = drift_cached(from, to);
+	*out = NULL;
+	if (store_snapshot_get(st, from, &mf, NULL, e) < 0 || store_snapshot_get(st, to, &mt, NULL, e) < 0)
+		return -1;
+	*out = drift_cached(mf.hash, mt.hash);
 	if (*out != NULL)
 		return 0;
 	if (api_diff_snapshots(st, from, to, "baseline", "latest", 0, &d, e) < 0)
@@ -500,7 +506,7 @@ drift_summary(struct store *st, int64_t from, int64_t to, json_t **out, struct e
 	api_diff_sides_release(&d);
 	if (*out == NULL)
 		return err_set(e, ERR_NOMEM, "out of memory computing drift");
-	drift_remember(from, to, *out);
+	drift_remember(mf.hash, mt.hash, *out);
 	return 0;
 }
 
