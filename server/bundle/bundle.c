@@ -88,7 +88,7 @@ rfc3339(time_t t, char out[32])
 static int
 md_code(struct buf *b, const char *s, struct err *e)
 {
-	size_t run = 0, max = 0, i, n = strlen(s);
+	size_t run = 0, max = 0, i, n = strlen(s), cut;
 	char fence[16];
 
 	for (i = 0; i < n; i++) {
@@ -102,7 +102,14 @@ md_code(struct buf *b, const char *s, struct err *e)
 	fence[max + 1] = '\0';
 	if (buf_addstr(b, fence, e) != 0 || (n > 0 && s[0] == '`' && buf_addch(b, ' ', e) != 0))
 		return -1;
-	for (i = 0; i < n && i < RENDER_MAX_VALUE_CHARS; i++) {
+	cut = n;
+	if (cut > RENDER_MAX_VALUE_CHARS) {
+		/* Cut on a UTF-8 character boundary. */
+		cut = RENDER_MAX_VALUE_CHARS;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+			cut--;
+	}
+	for (i = 0; i < cut; i++) {
 		char c = s[i];
 
 		if (c == '|') {
@@ -118,9 +125,9 @@ md_code(struct buf *b, const char *s, struct err *e)
 			return -1;
 		}
 	}
-	if (i < n && buf_addstr(b, "\xe2\x80\xa6", e) != 0)
+	if (cut < n && buf_addstr(b, "\xe2\x80\xa6", e) != 0)
 		return -1;
-	if ((n > 0 && s[n - 1] == '`' && buf_addch(b, ' ', e) != 0) || buf_addstr(b, fence, e) != 0)
+	if ((cut > 0 && s[cut - 1] == '`' && buf_addch(b, ' ', e) != 0) || buf_addstr(b, fence, e) != 0)
 		return -1;
 	return 0;
 }

@@ -36,13 +36,20 @@ struct text_rule {
 	json_t *keep;   /* values never masked (lower case compared); borrowed from rules */
 };
 
+struct known {
+	char *p;
+	size_t n;
+};
+
 struct redact {
 	json_t *rules;          /* the loaded redact.yaml */
 	const json_t *words, *sequences, *key_exc, *first_exc, *not_secret, *always;
 	struct text_rule *text;
 	size_t ntext;
 	json_t *tokens;         /* sha256 hex of a value -> token number */
-	json_t *known;          /* secret values learnt (redact_learn) -> true, matched literally in text */
+	json_t *known;          /* sha256 hex of each learnt value -> true (no duplicates in kv) */
+	struct known *kv;       /* the learnt values, matched literally in text */
+	size_t nkv, kv_cap;
 	int learning;           /* walking to learn: nothing is changed or recorded */
 	json_t *records;
 	size_t dropped;
@@ -194,6 +201,11 @@ redact_free(struct redact *r)
 	free(r->text);
 	json_decref(r->tokens);
 	json_decref(r->known);
+	for (i = 0; i < r->nkv; i++) {
+		explicit_bzero(r->kv[i].p, r->kv[i].n);
+		free(r->kv[i].p);
+	}
+	free(r->kv);
 	json_decref(r->records);
 	json_decref(r->rules);
 	free(r->ptr);
@@ -460,18 +472,16 @@ apply_known(struct redact *r, const char *text, size_t len, const char *file, co
 	size_t pos = 0, line = 1, line_pos = 0, i;
 
 	while (pos < len) {
-		const char *best = NULL, *k;
+		const char *best = NULL;
 		size_t best_len = 0;
-		json_t *v;
 		char tok[32];
 
-		json_object_foreach(r->known, k, v) {
-			size_t n = strlen(k);
-			const char *hit = memmem(text + pos, len - pos, k, n);
+		for (i = 0; i < r->nkv; i++) {
+			const char *hit = memmem(text + pos, len - pos, r->kv[i].p, r->kv[i].n);
 
-			if (hit != NULL && (best == NULL || hit < best || (hit == best && n > best_len))) {
+			if (hit != NULL && (best == NULL || hit < best || (hit == best && r->kv[i].n > best_len))) {
 				best = hit;
-				best_len = n;
+				best_len = r->kv[i].n;
 			}
 		}
 		if (best == NULL)
@@ -494,19 +504,34 @@ apply_known(struct redact *r, const char *text, size_t len, const char *file, co
 static int
 known_add(struct redact *r, const char *v, size_t n, struct err *e)
 {
-	char *s;
-	int rc = 0;
+	char hex[65];
 
-	if (n < REDACT_MIN_KNOWN_BYTES || value_kept(v, n) || memchr(v, '\0', n) != NULL)
+	if (n < REDACT_MIN_KNOWN_BYTES || value_kept(v, n))
 		return 0;
-	if (json_object_size(r->known) >= REDACT_MAX_VALUES)
+	doc_sha256_hex(v, n, hex);
+	if (json_object_get(r->known, hex) != NULL)
+		return 0;
+	if (r->nkv >= REDACT_MAX_VALUES)
 		return err_set(e, ERR_TOO_LARGE, "more than %d distinct secret values in one bundle",
 		    REDACT_MAX_VALUES);
-	s = strndup(v, n);
-	if (s == NULL || json_object_set_new(r->known, s, json_true()) != 0)
-		rc = err_set(e, ERR_NOMEM, "out of memory redacting");
-	free(s);
-	return rc;
+	if (r->nkv == r->kv_cap) {
+		size_t cap = r->kv_cap == 0 ? 16 : r->kv_cap * 2;
+		struct known *kv = realloc(r->kv, cap * sizeof(*kv));
+
+		if (kv == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory redacting");
+		r->kv = kv;
+		r->kv_cap = cap;
+	}
+	r->kv[r->nkv].p = malloc(n);
+	if (r->kv[r->nkv].p == NULL || json_object_set_new(r->known, hex, json_true()) != 0) {
+		free(r->kv[r->nkv].p);
+		return err_set(e, ERR_NOMEM, "out of memory redacting");
+	}
+	memcpy(r->kv[r->nkv].p, v, n);
+	r->kv[r->nkv].n = n;
+	r->nkv++;
+	return 0;
 }
 
 /* A Secret's data value is base64: its decoded form is a secret too. */
@@ -543,7 +568,7 @@ redact_all(struct redact *r, const char *text, size_t len, const char *file, con
 
 	if (len > 0 && buf_add(&a, text, len, e) != 0)
 		goto out;
-	if (json_object_size(r->known) > 0) {
+	if (r->nkv > 0) {
 		struct buf t;
 
 		if (apply_known(r, buf_str(&a), buf_len(&a), file, pointer, &b, e) != 0)
@@ -732,7 +757,7 @@ text_string(struct redact *r, const json_t *v, const char *file, json_t **slot, 
 	    memcmp(buf_str(&res), json_string_value(v), buf_len(&res)) != 0) {
 		*slot = json_stringn(buf_str(&res), buf_len(&res));
 		if (*slot == NULL) {
-			err_set(e, ERR_NOMEM, "out of memory redacting");
+			err_set(e, ERR_INTERNAL, "a redacted string is no longer valid UTF-8");
 			goto out;
 		}
 	}
