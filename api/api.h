@@ -151,6 +151,10 @@ int api_snapshots_get(struct api_req *rq, struct api_resp *rs, struct err *e);  
 /* The decoded value of query parameter `name` into out. Returns 1 when present,
  * 0 when absent, -1 with ERR_INVALID for a malformed escape or a too long value. */
 int api_query_get(const struct api_req *rq, const char *name, char *out, size_t outsz, struct err *e);
+/* Figures over time and attached nvidia-smi output (api/metrics.c, docs/metrics.md). */
+int api_metrics_get(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET .../{name}/metrics */
+int api_metrics_nvsmi(struct api_req *rq, struct api_resp *rs, struct err *e);   /* POST .../{name}/nvidia-smi */
+
 /* A number query parameter in [min, max]: 1 and *out when present, 0 when
  * absent (*out untouched), -1 with ERR_INVALID otherwise. */
 int api_query_int(const struct api_req *rq, const char *name, long long min, long long max,

@@ -21,6 +21,7 @@
 #include "collect/collect_pull.h"
 #include "engine/engine.h"
 #include "kube/kube.h"
+#include "prom/prom.h"
 #include "seal/seal.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -45,6 +46,8 @@ struct collect {
 	/* One scheduler round. */
 	char (*round)[STORE_MAX_NAME + 1];
 	size_t round_n, round_next;
+	struct collect_window *window;  /* the previous scrape of each pod */
+	char *dcgm_selector;
 };
 
 static int64_t
@@ -78,6 +81,14 @@ collect_new(struct store *st, const struct seal *seal, const struct collect_opti
 	c->st = st;
 	c->seal = seal;
 	c->o = *o;
+	c->dcgm_selector = strdup(o->dcgm_selector != NULL ? o->dcgm_selector :
+	    COLLECT_DEFAULT_DCGM_SELECTOR);
+	c->o.dcgm_selector = c->dcgm_selector;
+	if (c->dcgm_selector == NULL || collect_window_new(&c->window, e) != 0) {
+		free(c->dcgm_selector);
+		free(c);
+		return err_set(e, ERR_NOMEM, "out of memory creating the collector");
+	}
 	if (c->o.request_timeout_ms == 0)
 		c->o.request_timeout_ms = COLLECT_DEFAULT_TIMEOUT_MS;
 	c->busy = json_object();
@@ -176,6 +187,90 @@ out:
 	return ret;
 }
 
+/* A client for the cluster's Prometheus server (NULL when it has none): kube.h's
+ * rules (https unless allow_http, no redirects, timeouts, a byte cap), the
+ * system CAs, and the sealed bearer token (AAD cluster:<name>:prometheus). */
+static int
+prom_client(const struct collect *c, const struct store_cluster *cl, struct kube_client **out,
+    struct err *e)
+{
+	struct kube_creds kc;
+	struct kube_options ko;
+	char aad[STORE_MAX_NAME + 32], *plain = NULL;
+	size_t plen = 0;
+	int ret = -1;
+
+	*out = NULL;
+	if (cl->prometheus_url == NULL || cl->prometheus_url[0] == '\0')
+		return 0;
+	memset(&kc, 0, sizeof(kc));
+	kc.server = strdup(cl->prometheus_url);
+	if (kc.server == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (cl->sealed_prometheus_token != NULL) {
+		snprintf(aad, sizeof(aad), "cluster:%s:prometheus", cl->name);
+		if (seal_unlock(c->seal, aad, cl->sealed_prometheus_token,
+		    cl->sealed_prometheus_token_len, &plain, &plen, e) != 0) {
+			err_prefix(e, "opening the Prometheus token of cluster '%s'", cl->name);
+			goto out;
+		}
+		kc.token = strndup(plain, plen);
+		if (kc.token == NULL) {
+			err_set(e, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	memset(&ko, 0, sizeof(ko));
+	ko.request_timeout_ms = c->o.request_timeout_ms;
+	ko.allow_http = c->o.allow_http;
+	ko.max_response_bytes = PROM_MAX_RESPONSE_BYTES;
+	ko.max_parallel = 1;
+	if (kube_client_new(&kc, &ko, out, e) != 0) {
+		err_prefix(e, "the Prometheus server of cluster '%s'", cl->name);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (plain != NULL) {
+		explicit_bzero(plain, plen);
+		free(plain);
+	}
+	kube_creds_release(&kc);
+	return ret;
+}
+
+/* Adds to the evidence one "prometheus" scrape per pod of the target: the figures
+ * Prometheus has over PROM_WINDOW. A failure is recorded in the evidence, not raised. */
+static void
+prom_evidence(struct kube_client *pk, const char *url, json_t *evidence, const char *ns)
+{
+	json_t *pods = json_array(), *figs = NULL, *p, *scrapes = json_object_get(evidence, "scrapes");
+	struct err e = ERR_INIT;
+	const char *pod;
+	size_t i;
+
+	json_array_foreach(json_object_get(evidence, "pods"), i, p)
+		if (collect_str(p, "name") != NULL)
+			json_array_append_new(pods, json_string(collect_str(p, "name")));
+	if (!json_is_array(scrapes)) {
+		json_decref(pods);
+		return;
+	}
+	if (prom_figures(pk, ns, pods, &figs, &e) != 0) {
+		json_array_append_new(scrapes, json_pack("{s:s,s:s,s:I,s:s}", "source", "prometheus",
+		    "url", url, "at", (json_int_t)time(NULL), "error", e.msg));
+	} else {
+		json_object_foreach(figs, pod, p)
+			json_array_append_new(scrapes, json_pack("{s:s,s:s,s:s,s:I,s:i,s:O}", "source",
+			    "prometheus", "url", url, "pod", pod, "at", (json_int_t)time(NULL),
+			    "window_seconds", PROM_WINDOW_SECONDS, "figures", p));
+	}
+	json_decref(figs);
+	json_decref(pods);
+}
+
 /* ---- one cluster ------------------------------------------------------- */
 
 static void
@@ -209,8 +304,9 @@ target_address(char *out, size_t outsz, const char *cluster, const char *ns, con
 /* Pulls, builds and stores one workload. Appends to snaps or errs; returns the
  * error code (ERR_OK on success). */
 static enum err_code
-pull_one(struct collect *c, struct kube_client *k, const struct collect_apis *apis,
-    const char *cluster, const json_t *workload, int64_t seen_at, json_t *snaps, json_t *errs)
+pull_one(struct collect *c, struct kube_client *k, struct kube_client *pk, const char *prom_url,
+    const struct collect_apis *apis, const char *cluster, const json_t *workload, int64_t seen_at,
+    json_t *snaps, json_t *errs)
 {
 	const char *ns = collect_str(json_object_get(workload, "metadata"), "namespace");
 	const char *name = collect_str(json_object_get(workload, "metadata"), "name");
@@ -221,15 +317,20 @@ pull_one(struct collect *c, struct kube_client *k, const struct collect_apis *ap
 	struct err e = ERR_INIT;
 	int64_t tid = 0, sid = 0;
 	int changed = 0;
+	struct collect_pull_ctx pctx = { pk != NULL ? NULL : c->window, pk != NULL ?
+		"this cluster's rates and quantiles come from Prometheus (source \"prometheus\")" : NULL,
+		c->dcgm_selector };
 
 	if (ns == NULL || name == NULL || kd == NULL)
 		return ERR_OK;
 	target_address(addr, sizeof(addr), cluster, ns, kd->lower, name);
 	if (store_target_upsert(c->st, cluster, ns, kd->lower, name, seen_at, &tid, &e) != 0 ||
-	    collect_pull_target(k, apis, cluster, workload, &raw, &e) != 0 ||
+	    collect_pull_target(k, apis, cluster, workload, &pctx, &raw, &e) != 0 ||
 	    collect_build(raw, c->seal, &config, &evidence, &e) != 0 ||
 	    collect_hash(config, hash, &e) != 0)
 		goto fail;
+	if (pk != NULL)
+		prom_evidence(pk, prom_url, evidence, ns);
 	cj = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
 	ej = json_dumps(evidence, JSON_COMPACT | JSON_SORT_KEYS);
 	if (cj == NULL || ej == NULL) {
@@ -239,6 +340,8 @@ pull_one(struct collect *c, struct kube_client *k, const struct collect_apis *ap
 	if (store_snapshot_record(c->st, tid, hash, cj, strlen(cj), ej, strlen(ej), seen_at, &sid,
 	    &changed, &e) != 0)
 		goto fail;
+	if (changed && c->o.on_change != NULL)
+		c->o.on_change(c->o.on_change_arg, tid, sid);
 	json_array_append_new(snaps, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)sid, "target",
 	    addr, "changed", changed));
 	goto out;
@@ -307,7 +410,7 @@ pull_cluster(struct collect *c, const char *cluster, const char *ns, const char 
     const char *name, json_t **out, struct err *e)
 {
 	struct store_cluster cl;
-	struct kube_client *k = NULL;
+	struct kube_client *k = NULL, *pk = NULL;
 	struct collect_apis apis;
 	json_t *targets = NULL, *snaps = json_array(), *errs = json_array(), *nss = NULL, *w;
 	char *version = NULL;
@@ -329,6 +432,12 @@ pull_cluster(struct collect *c, const char *cluster, const char *ns, const char 
 			record_health(c, cluster, pull_at, 0, e ? e->msg : "cluster unreachable", t0,
 			    NULL);
 		goto out;
+	}
+	if (prom_client(c, &cl, &pk, &de) != 0) {
+		/* Figures then come from the pods' own scrapes; the pull goes on. */
+		log_warn("collect: %s", de.msg);
+		pk = NULL;
+		de = (struct err)ERR_INIT;
 	}
 	if (name != NULL) {
 		if (collect_get_workload(k, ns, kind, name, &w, e) != 0) {
@@ -381,7 +490,8 @@ pull_cluster(struct collect *c, const char *cluster, const char *ns, const char 
 			    "not pulled: an earlier request to the cluster timed out"));
 			continue;
 		}
-		if (pull_one(c, k, &apis, cluster, w, pull_at, snaps, errs) == ERR_TIMEOUT)
+		if (pull_one(c, k, pk, cl.prometheus_url, &apis, cluster, w, pull_at, snaps, errs) ==
+		    ERR_TIMEOUT)
 			timed_out = 1;
 	}
 	if (name == NULL && disc == 0) {
@@ -404,6 +514,7 @@ pull_cluster(struct collect *c, const char *cluster, const char *ns, const char 
 out:
 	cluster_unlock(c, cluster);
 	kube_client_free(k);
+	kube_client_free(pk);
 	store_cluster_release(&cl);
 	free(version);
 	json_decref(targets);
@@ -559,6 +670,8 @@ collect_free(struct collect *c)
 		pthread_cond_wait(&c->cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
 	json_decref(c->busy);
+	collect_window_free(c->window);
+	free(c->dcgm_selector);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c);

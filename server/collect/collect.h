@@ -19,6 +19,7 @@
 #define SKEWD_COLLECT_COLLECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 struct err;
@@ -31,7 +32,18 @@ struct collect_options {
 	int allow_http;            /* http:// API servers accepted */
 	long request_timeout_ms;   /* per request; 0 = default */
 	int history_days;          /* retention of snapshots and evidence; 0 = keep */
+	/* Called on the pulling thread after a pull recorded a snapshot whose
+	 * content changed, with the target and the new snapshot; must not block
+	 * (server/notify/ queues it). NULL: nobody is told. */
+	void (*on_change)(void *arg, int64_t target_id, int64_t snapshot_id);
+	void *on_change_arg;
+	/* Label selector of the DCGM exporter pods, looked for in every namespace on each
+	 * workload pod's node (copied). NULL: COLLECT_DEFAULT_DCGM_SELECTOR; "": none. */
+	const char *dcgm_selector;
 };
+
+/* The GPU Operator's dcgm-exporter DaemonSet labels its pods so. */
+#define COLLECT_DEFAULT_DCGM_SELECTOR "app=nvidia-dcgm-exporter"
 
 /* `st` and `seal` are borrowed and must outlive the collector. */
 int collect_new(struct store *st, const struct seal *seal, const struct collect_options *o,

@@ -45,9 +45,34 @@ int collect_discover(struct kube_client *k, const struct collect_apis *apis, con
 int collect_get_workload(struct kube_client *k, const char *ns, const char *kind, const char *name,
     json_t **out, struct err *e);
 
+/*
+ * The previous scrape of each pod (window.c): a bounded in-memory map from
+ * "cluster/namespace/pod:port" to the last parsed scrape and its time. Safe to
+ * share between threads.
+ */
+struct collect_window;
+
+int collect_window_new(struct collect_window **out, struct err *e);
+void collect_window_free(struct collect_window *w);  /* NULL-safe */
+size_t collect_window_count(struct collect_window *w);
+/* Parses a scrape taken at `at` (seconds since the epoch, fractional), extracts its figures
+ * over the window since the previous scrape of `key` (or gauges only, with the reason in each
+ * absent figure), sets engine, figures, facts, gpus, window_seconds (or parse_error) on rec,
+ * and keeps the scrape as key's previous one. `w` NULL: one scrape, nothing kept, and
+ * `no_window` (NULL: a default) is the reason the window figures give. */
+void collect_window_figures(struct collect_window *w, const char *key, json_t *rec, const char *text,
+    size_t len, double at, const char *no_window);
+
+/* What a pull needs beyond the cluster connection; borrowed. */
+struct collect_pull_ctx {
+	struct collect_window *window;  /* NULL: one-scrape figures */
+	const char *no_window;          /* why there is no window when `window` is NULL, or NULL */
+	const char *dcgm_selector;      /* label selector of DCGM exporter pods; NULL or "": none */
+};
+
 /* Pulls what belongs to a workload into a raw pull (docs/snapshot.md); *raw_out new
  * reference. -1 with e set when the workload's pods cannot be read. */
 int collect_pull_target(struct kube_client *k, const struct collect_apis *apis, const char *cluster,
-    const json_t *workload, json_t **raw_out, struct err *e);
+    const json_t *workload, const struct collect_pull_ctx *ctx, json_t **raw_out, struct err *e);
 
 #endif

@@ -287,38 +287,48 @@ add_events(struct kube_batch *b, json_t *map, const char *ns, const char *name, 
 	return add_list(b, map, "/api/v1", ns, "events", q, "events", "Event", "v1", 0, e);
 }
 
-/* The gauges one scrape gives (metrics_extract() with no earlier scrape: rates and
- * quantiles are absent until the series has two points), kept beside the scrape's
- * size; the text itself is not kept. A scrape that does not parse says why. */
-static void
-scrape_figures(json_t *rec, const char *text, size_t len)
+/* Seconds since the epoch, fractional: the window between two polls may be short. */
+static double
+now_real(void)
 {
-	struct metrics_set *set = NULL;
-	struct err me = ERR_INIT;
-	json_t *ex = NULL;
+	struct timespec ts;
 
-	if (metrics_parse(text, len, METRICS_FORMAT_AUTO, &set, &me) != 0 ||
-	    metrics_extract(NULL, 0, set, (double)json_integer_value(json_object_get(rec, "at")),
-	    &ex, &me) != 0) {
-		json_object_set_new(rec, "parse_error", json_string(me.msg));
-		metrics_set_free(set);
-		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Keeps, of a DCGM exporter's GPUs, those its pod mapping gives to one of the workload's
+ * pods (`pods`: an object whose keys are the pod names, in namespace ns). */
+static void
+dcgm_attribute(json_t *rec, const json_t *pods, const char *ns)
+{
+	json_t *kept = json_array(), *g;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "gpus"), i, g) {
+		const char *gp = collect_str(g, "pod"), *gn = collect_str(g, "namespace");
+
+		if (gp != NULL && gn != NULL && strcmp(gn, ns) == 0 && json_object_get(pods, gp) != NULL)
+			json_array_append(kept, g);
 	}
-	json_object_set(rec, "engine", json_object_get(ex, "engine") ? json_object_get(ex,
-	    "engine") : json_null());
-	if (json_object_get(ex, "figures") != NULL)
-		json_object_set(rec, "figures", json_object_get(ex, "figures"));
-	if (json_object_get(ex, "gpus") != NULL)
-		json_object_set(rec, "gpus", json_object_get(ex, "gpus"));
-	json_decref(ex);
-	metrics_set_free(set);
+	json_object_set_new(rec, "gpus", kept);
+	json_object_set_new(rec, "gpus_on_node", json_integer((json_int_t)i));
+	/* An exporter reports no serving figures: leave them out rather than list every one absent. */
+	json_object_del(rec, "figures");
+	json_object_del(rec, "facts");
+	json_object_del(rec, "engine");
+	json_object_del(rec, "window_seconds");
 }
 
 /* Files the results of a batch into raw. Returns -1 with e set when a required
  * request failed. */
 static int
-file_results(struct kube_batch *b, const json_t *map, json_t *raw, const char *ns, struct err *e)
+file_results(struct kube_batch *b, const json_t *map, json_t *raw, const char *ns,
+    const struct collect_pull_ctx *ctx, struct err *e)
 {
+	const json_t *target = json_object_get(raw, "target");
+	double at = now_real();
+
 	size_t i;
 
 	for (i = 0; i < json_array_size(map); i++) {
@@ -341,8 +351,20 @@ file_results(struct kube_batch *b, const json_t *map, json_t *raw, const char *n
 				if (json_object_get(rec, "text") == NULL)
 					json_object_set_new(rec, "text", json_string(""));
 			} else {
+				char key[COLLECT_MAX_PATH];
+				int dcgm = collect_str(rec, "source") != NULL &&
+				    strcmp(collect_str(rec, "source"), "dcgm") == 0;
+
+				snprintf(key, sizeof(key), "%s/%s/%s:%lld", collect_str(target, "cluster"),
+				    dcgm ? collect_str(rec, "namespace") : ns, collect_str(rec, "pod"),
+				    (long long)json_integer_value(json_object_get(rec, "port")));
 				json_object_set_new(rec, "bytes", json_integer((json_int_t)len));
-				scrape_figures(rec, text, len);
+				json_object_set_new(rec, "at", json_integer((json_int_t)at));
+				/* An exporter's GPU figures are gauges: no window is kept for it. */
+				collect_window_figures(dcgm || ctx == NULL ? NULL : ctx->window, key, rec,
+				    text, len, at, ctx != NULL ? ctx->no_window : NULL);
+				if (dcgm)
+					dcgm_attribute(rec, json_object_get(raw, "pod_names"), ns);
 			}
 			json_array_append_new(json_object_get(raw, bin), rec);
 			continue;
@@ -415,20 +437,85 @@ pod_port(const json_t *pod)
 	return 0;
 }
 
+/* Lists, in every namespace, the DCGM exporter pods on `node` (none when no selector). */
+static int
+add_dcgm_list(struct kube_batch *b, json_t *map, const struct collect_pull_ctx *ctx, const char *node,
+    struct err *e)
+{
+	char path[COLLECT_MAX_PATH], esel[COLLECT_MAX_SELECTOR * 3], enode[512], what[700];
+
+	if (ctx == NULL || ctx->dcgm_selector == NULL || ctx->dcgm_selector[0] == '\0')
+		return 0;
+	if (kube_escape(ctx->dcgm_selector, esel, sizeof(esel)) != 0 ||
+	    kube_escape(node, enode, sizeof(enode)) != 0)
+		return err_set(e, ERR_TOO_LARGE, "the DCGM exporter selector or a node name is too long");
+	if (snprintf(path, sizeof(path), "/api/v1/pods?labelSelector=%.2048s&fieldSelector="
+	    "spec.nodeName%%3D%.500s", esel, enode) >= (int)sizeof(path) || strlen(esel) > 2048)
+		return err_set(e, ERR_TOO_LARGE, "the DCGM exporter selector is too long");
+	snprintf(what, sizeof(what), "DCGM exporter pods (%s) on node '%s', all namespaces",
+	    ctx->dcgm_selector, node);
+	return add_req(b, map, path, 1, COLLECT_LIST_MAX_BYTES, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}",
+	    "bin", "dcgm_exporters", "kind", "Pod", "api", "v1", "what", what, "list", 1,
+	    "required", 0), e);
+}
+
+/* Scrapes each DCGM exporter pod found (running, at most COLLECT_MAX_DCGM_PODS) through
+ * the pod proxy, at its first declared TCP port or 9400. */
+static int
+add_dcgm_scrapes(struct kube_batch *b, json_t *map, json_t *raw, struct err *e)
+{
+	json_t *seen = json_object(), *pod;
+	size_t i, n = 0;
+	int ret = -1;
+
+	json_array_foreach(json_object_get(raw, "dcgm_exporters"), i, pod) {
+		const char *pn = collect_str(json_object_get(pod, "metadata"), "name");
+		const char *pns = collect_str(json_object_get(pod, "metadata"), "namespace");
+		const char *node = collect_str(json_object_get(pod, "spec"), "nodeName");
+		const char *phase = collect_str(json_object_get(pod, "status"), "phase");
+		char path[COLLECT_MAX_PATH], rs[COLLECT_MAX_PATH], epn[512], id[1100];
+		long port = pod_port(pod);
+
+		if (pn == NULL || pns == NULL || (phase != NULL && strcmp(phase, "Running") != 0) ||
+		    kube_escape(pn, epn, sizeof(epn)) != 0)
+			continue;
+		snprintf(id, sizeof(id), "%s/%s", pns, pn);
+		if (json_object_get(seen, id) != NULL)
+			continue;
+		json_object_set_new(seen, id, json_true());
+		if (n++ >= COLLECT_MAX_DCGM_PODS)
+			break;
+		if (port <= 0)
+			port = COLLECT_DCGM_DEFAULT_PORT;
+		snprintf(rs, sizeof(rs), "pods/%s:%ld/proxy/metrics", epn, port);
+		if (ns_path(path, sizeof(path), "/api/v1", pns, rs, NULL) != 0)
+			continue;
+		if (add_req(b, map, path, 0, METRICS_MAX_BYTES, json_pack(
+		    "{s:s,s:{s:s,s:s,s:s,s:s?,s:i,s:s,s:I}}", "bin", "scrapes", "rec", "source", "dcgm",
+		    "pod", pn, "namespace", pns, "node", node, "port", (int)port, "path", "/metrics",
+		    "at", (json_int_t)time(NULL)), e) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	json_decref(seen);
+	return ret;
+}
+
 int
 collect_pull_target(struct kube_client *k, const struct collect_apis *apis, const char *cluster,
-    const json_t *workload, json_t **raw_out, struct err *e)
+    const json_t *workload, const struct collect_pull_ctx *ctx, json_t **raw_out, struct err *e)
 {
 	static const char *const bins[] = { "pods", "nodes", "configmaps", "secrets", "hpas",
 		"services", "ingresses", "httproutes", "virtualservices", "pdbs", "events",
-		"replicasets", "logs", "scrapes", "models", "unreadable", NULL };
+		"replicasets", "logs", "scrapes", "models", "unreadable", "dcgm_exporters", NULL };
 	const char *ns = collect_str(json_object_get(workload, "metadata"), "namespace");
 	const char *name = collect_str(json_object_get(workload, "metadata"), "name");
 	const char *kind = collect_str(workload, "kind");
 	const json_t *spec = json_object_get(workload, "spec");
 	const json_t *sel = json_object_get(spec, "selector"), *pod;
-	struct kube_batch *b1 = NULL, *b2 = NULL;
-	json_t *raw = json_object(), *map1 = json_array(), *map2 = json_array();
+	struct kube_batch *b1 = NULL, *b2 = NULL, *b3 = NULL;
+	json_t *raw = json_object(), *map1 = json_array(), *map2 = json_array(), *map3 = json_array();
 	json_t *cms = json_object(), *secs = json_object(), *nodes = json_object(), *v;
 	char selstr[COLLECT_MAX_SELECTOR], esel[COLLECT_MAX_SELECTOR * 3], q[COLLECT_MAX_SELECTOR * 3 + 32];
 	const char *key;
@@ -502,7 +589,7 @@ collect_pull_target(struct kube_client *k, const struct collect_apis *apis, cons
 	json_object_foreach(secs, key, v)
 		if (add_get(b1, map1, "/api/v1", ns, "secrets", key, "secrets", "Secret", "v1", e) != 0)
 			goto out;
-	if (kube_batch_run(b1, e) != 0 || file_results(b1, map1, raw, ns, e) != 0)
+	if (kube_batch_run(b1, e) != 0 || file_results(b1, map1, raw, ns, ctx, e) != 0)
 		goto out;
 	if (json_array_size(json_object_get(raw, "pods")) > COLLECT_MAX_PODS) {
 		err_set(e, ERR_TOO_LARGE, "%s '%s' has more than %d pods", kind, name, COLLECT_MAX_PODS);
@@ -512,6 +599,13 @@ collect_pull_target(struct kube_client *k, const struct collect_apis *apis, cons
 	/* Batch 2: what the pods tell us to read. */
 	if (kube_batch_new(k, &b2, e) != 0)
 		goto out;
+	json_object_set_new(raw, "pod_names", json_object());
+	json_array_foreach(json_object_get(raw, "pods"), i, pod) {
+		const char *pn = collect_str(json_object_get(pod, "metadata"), "name");
+
+		if (pn != NULL)
+			json_object_set_new(json_object_get(raw, "pod_names"), pn, json_true());
+	}
 	json_array_foreach(json_object_get(raw, "replicasets"), i, v) {
 		const char *rsn = collect_str(json_object_get(v, "metadata"), "name");
 
@@ -531,7 +625,7 @@ collect_pull_target(struct kube_client *k, const struct collect_apis *apis, cons
 		if (node != NULL && json_object_get(nodes, node) == NULL) {
 			json_object_set_new(nodes, node, json_null());
 			if (add_get(b2, map2, "/api/v1", NULL, "nodes", node, "nodes", "Node", "v1",
-			    e) != 0)
+			    e) != 0 || add_dcgm_list(b2, map2, ctx, node, e) != 0)
 				goto out;
 		}
 		collect_pod_refs(json_object_get(pod, "spec"), cms, secs);
@@ -560,8 +654,9 @@ collect_pull_target(struct kube_client *k, const struct collect_apis *apis, cons
 			snprintf(rs, sizeof(rs), "pods/%s:%ld/proxy/metrics", epn, port);
 			if (ns_path(path, sizeof(path), "/api/v1", ns, rs, NULL) == 0 &&
 			    add_req(b2, map2, path, 0, METRICS_MAX_BYTES, json_pack(
-			    "{s:s,s:{s:s,s:i,s:s,s:I}}", "bin", "scrapes", "rec", "pod", pn, "port",
-			    (int)port, "path", "/metrics", "at", (json_int_t)time(NULL)), e) != 0)
+			    "{s:s,s:{s:s,s:s,s:i,s:s,s:I}}", "bin", "scrapes", "rec", "source", "pod",
+			    "pod", pn, "port", (int)port, "path", "/metrics", "at", (json_int_t)time(NULL)),
+			    e) != 0)
 				goto out;
 			snprintf(rs, sizeof(rs), "pods/%s:%ld/proxy/v1/models", epn, port);
 			if (ns_path(path, sizeof(path), "/api/v1", ns, rs, NULL) == 0 &&
@@ -586,17 +681,30 @@ collect_pull_target(struct kube_client *k, const struct collect_apis *apis, cons
 			goto out;
 	}
 	if (json_array_size(map2) > 0 &&
-	    (kube_batch_run(b2, e) != 0 || file_results(b2, map2, raw, ns, e) != 0))
+	    (kube_batch_run(b2, e) != 0 || file_results(b2, map2, raw, ns, ctx, e) != 0))
 		goto out;
+
+	/* Batch 3: the DCGM exporters on the pods' nodes. */
+	if (json_array_size(json_object_get(raw, "dcgm_exporters")) > 0) {
+		if (kube_batch_new(k, &b3, e) != 0 || add_dcgm_scrapes(b3, map3, raw, e) != 0)
+			goto out;
+		if (json_array_size(map3) > 0 &&
+		    (kube_batch_run(b3, e) != 0 || file_results(b3, map3, raw, ns, ctx, e) != 0))
+			goto out;
+	}
+	json_object_del(raw, "dcgm_exporters");
+	json_object_del(raw, "pod_names");
 	*raw_out = raw;
 	raw = NULL;
 	ret = 0;
 out:
 	kube_batch_free(b1);
 	kube_batch_free(b2);
+	kube_batch_free(b3);
 	json_decref(raw);
 	json_decref(map1);
 	json_decref(map2);
+	json_decref(map3);
 	json_decref(cms);
 	json_decref(secs);
 	json_decref(nodes);

@@ -895,6 +895,16 @@ serve_proxy(struct kubesim *k, const struct ks_object *pod, const char *port, co
 		r->ctype = "text/plain; charset=utf-8";
 		return buf_addstr(&r->body, "404 page not found\n", NULL);
 	}
+	if (k->advance_metrics && strlen(rest) >= 7 && strcmp(rest + strlen(rest) - 7, "metrics") == 0) {
+		unsigned long n;
+
+		pthread_mutex_lock(&k->fault_lock);
+		n = (unsigned long)json_integer_value(json_object_get(k->served, path)) + 1;
+		json_object_set_new(k->served, path, json_integer((json_int_t)n));
+		pthread_mutex_unlock(&k->fault_lock);
+		if (ks_metrics_advance(&r->body, n, NULL) != 0)
+			return -1;
+	}
 	body = buf_str(&r->body);
 	while (*body == ' ' || *body == '\n')
 		body++;

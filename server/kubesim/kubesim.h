@@ -58,6 +58,9 @@ struct kubesim_options {
 	const struct kubesim_user *users; /* borrowed during kubesim_start() only */
 	size_t nusers;
 	int threads;              /* worker threads; 0 = KUBESIM_DEFAULT_THREADS */
+	int advance_metrics;      /* 1: the n-th answer of one pod-proxy path ending in "metrics"
+	                           * has its counter, histogram and summary counts multiplied
+	                           * by n, so counters advance between scrapes (advance.c) */
 };
 
 enum kubesim_fault_kind {

@@ -152,6 +152,8 @@ struct kubesim {
 	struct ks_fault faults[KUBESIM_MAX_FAULTS];
 	size_t nfaults;
 	unsigned long requests;
+	int advance_metrics;
+	json_t *served;             /* pod-proxy metrics path -> answers so far (advance_metrics) */
 
 	atomic_int stopping;
 };
@@ -167,6 +169,10 @@ struct ks_request {
 	const char *body; /* request body or NULL */
 	size_t body_len;
 };
+
+/* Multiplies the counts of a metrics text by n (advance.c; n <= 1 leaves it).
+ * Returns -1 with e set when the result does not fit (body released). */
+int ks_metrics_advance(struct buf *body, unsigned long n, struct err *e);
 
 /* Answers an authenticated API request (discovery, list, get, logs, proxy,
  * access reviews) into r, with RBAC checked. Returns -1 only when out of memory. */

@@ -434,6 +434,14 @@ kubesim_start(const struct kubesim_options *o, struct kubesim **out, struct err 
 	pthread_rwlock_init(&k->lock, NULL);
 	pthread_mutex_init(&k->fault_lock, NULL);
 	k->rv_next = 1000;
+	k->advance_metrics = o->advance_metrics;
+	k->served = json_object();
+	if (k->served == NULL) {
+		pthread_rwlock_destroy(&k->lock);
+		pthread_mutex_destroy(&k->fault_lock);
+		free(k);
+		return err_set(e, ERR_NOMEM, "out of memory starting kubesim");
+	}
 	snprintf(k->fixtures_dir, sizeof(k->fixtures_dir), "%s", o->fixtures_dir);
 	for (i = 0; i < o->nusers; i++) {
 		const struct kubesim_user *u = &o->users[i];
@@ -626,5 +634,6 @@ kubesim_stop(struct kubesim *k)
 	ks_state_free(k->state);
 	pthread_rwlock_destroy(&k->lock);
 	pthread_mutex_destroy(&k->fault_lock);
+	json_decref(k->served);
 	free(k);
 }

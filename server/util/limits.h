@@ -131,6 +131,8 @@
 #define API_VERDICT_MAX_ROWS       100                /* evidence rows read for one side of a verdict */
 #define API_DRIFT_CACHE            256                /* (baseline, latest) drift summaries kept in memory */
 #define API_BASELINES_MAX_LIMIT    500                /* baselines in one page of history */
+#define API_METRICS_MAX_WINDOW_S   (30 * 86400)       /* GET .../metrics?window= at most 30 days */
+#define API_METRICS_MAX_POINTS     1000               /* evidence rows in one GET .../metrics */
 
 /* Config keys that are numbers: the accepted ranges. */
 #define CONFIG_MAX_BODY_BYTES      (1024L * 1024 * 1024)
@@ -174,6 +176,12 @@
 #define COLLECT_WORKERS            4                  /* clusters pulled at once by the scheduler */
 #define COLLECT_DEFAULT_TIMEOUT_MS 10000              /* per request, when the config gives none */
 #define COLLECT_MAX_CLUSTERS       1024               /* clusters the scheduler looks at per round */
+#define COLLECT_WINDOW_MAX_SCRAPES 256                /* previous scrapes kept in memory for windows */
+#define COLLECT_WINDOW_MAX_AGE_S   3600               /* a previous scrape older than this makes no window */
+#define COLLECT_MAX_DCGM_PODS      64                 /* DCGM exporter pods scraped per target */
+#define COLLECT_DCGM_DEFAULT_PORT  9400               /* dcgm-exporter's port when its pod declares none */
+#define PROM_MAX_QUERY             8192               /* one PromQL query, pod selector included */
+#define PROM_MAX_RESPONSE_BYTES    (8 * 1024 * 1024)  /* one Prometheus answer */
 
 /* Evidence bundles and their redaction (server/bundle/). */
 #define BUNDLE_MAX_BYTES           (64 * 1024 * 1024) /* files of one bundle before compression; logs, then evidence cut first */

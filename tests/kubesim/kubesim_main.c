@@ -3,7 +3,7 @@
  * shell tests (tests/lint/kubesim_kubectl.sh). Test-only: not installed.
  *
  *   kubesim --state DIR --tls-dir DIR [--port N] [--role FILE] [--token T]
- *           [--admin-token T] [--client-cert USER] [--http]
+ *           [--admin-token T] [--client-cert USER] [--http] [--advance-metrics]
  *           [--fault KIND[:PARAM][@PREFIX]]...
  *
  * --state names a state folder (e.g. tests/fixtures/cluster/lastgood); its
@@ -39,7 +39,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: kubesim --state DIR --tls-dir DIR [--port N] [--role FILE] [--token T]\n"
-	    "               [--admin-token T] [--client-cert USER] [--http] [--fault KIND[:PARAM][@PREFIX]]...\n");
+	    "               [--admin-token T] [--client-cert USER] [--http] [--advance-metrics] [--fault KIND[:PARAM][@PREFIX]]...\n");
 	return 2;
 }
 
@@ -65,6 +65,10 @@ main(int argc, char **argv)
 
 		if (strcmp(a, "--http") == 0) {
 			o.plain_http = 1;
+			continue;
+		}
+		if (strcmp(a, "--advance-metrics") == 0) {
+			o.advance_metrics = 1;
 			continue;
 		}
 		if (v == NULL)

@@ -323,7 +323,7 @@ test_list_selectors(void **state)
 		size_t n;
 	} cases[] = {
 		{ "/api/v1/namespaces/llm/pods", 3 },
-		{ "/api/v1/pods", 3 },
+		{ "/api/v1/pods", 7 },  /* 3 workload pods and 4 DCGM exporter pods (gpu-operator) */
 		{ "/api/v1/namespaces/other/pods", 0 },
 		{ "/api/v1/namespaces/llm/pods?labelSelector=app%3Dvllm-llama", 2 },
 		{ "/api/v1/namespaces/llm/pods?labelSelector=app%3D%3Dvllm-llama", 2 },
