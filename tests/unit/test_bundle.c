@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -652,6 +653,97 @@ test_atomic_failure(void **state)
 	json_decref(meta);
 }
 
+/* Labels and notes come from people: they cannot break SUMMARY.md's tables or
+ * inject HTML; a folder that does not exist is an error with no file. */
+static void
+test_hostile_labels_and_dir(void **state)
+{
+	struct bundle_input in = BUNDLE_INPUT_INIT;
+	struct err e = ERR_INIT;
+	struct file files[32];
+	json_t *meta = NULL;
+	char path[512];
+	size_t n;
+
+	(void)state;
+	in.baseline = base_cfg;
+	in.current = cur_cfg;
+	in.created = CREATED;
+	in.baseline_label = "a | b";
+	in.baseline_note = "x | <script>alert(1)</script>\n| fake | row |`y`";
+	assert_int_equal(bundle_write(&in, "/nonexistent/skewd-bundles", &meta, &e), -1);
+	assert_int_equal(e.code, ERR_IO);
+	assert_null(meta);
+	if (bundle_write(&in, tmpdir, &meta, &e) != 0)
+		fail_msg("bundle_write: %s", e.msg);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, json_string_value(json_object_get(meta, "file")));
+	n = read_archive(path, json_string_value(json_object_get(meta, "id")), files, 32);
+	assert_true(contains(find(files, n, "SUMMARY.md"),
+	    "| last good | `a \\| b`, marked \xe2\x80\x94: ``x \\| <script>alert(1)</script> \\| fake \\| row \\|`y` `` |\n"));
+	assert_false(contains(find(files, n, "SUMMARY.md"), "\n| fake"));
+	free_files(files, n);
+	remove_bundle(json_string_value(json_object_get(meta, "file")));
+	json_decref(meta);
+}
+
+struct writer {
+	json_t *meta;
+	int rc;
+};
+
+static void *
+write_one(void *arg)
+{
+	struct writer *w = arg;
+	struct bundle_input in = BUNDLE_INPUT_INIT;
+	struct err e = ERR_INIT;
+
+	in.baseline = base_cfg;
+	in.current = cur_cfg;
+	in.baseline_evidence = base_ev;
+	in.current_evidence = cur_ev;
+	in.created = CREATED;
+	w->rc = bundle_write(&in, tmpdir, &w->meta, &e);
+	return NULL;
+}
+
+/* Four threads write bundles of the same inputs at once: four distinct bundles
+ * with the same files (the contents depend on the inputs only, not the id...
+ * except SUMMARY.md and bundle.json, which name it). */
+static void
+test_threads(void **state)
+{
+	pthread_t t[4];
+	struct writer w[4];
+	int i, j;
+
+	(void)state;
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, write_one, &w[i]), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (i = 0; i < 4; i++) {
+		json_t *fi = json_object_get(w[i].meta, "files");
+
+		assert_int_equal(w[i].rc, 0);
+		for (j = 0; j < i; j++) {
+			json_t *fj = json_object_get(w[j].meta, "files");
+
+			assert_string_not_equal(json_string_value(json_object_get(w[i].meta, "id")),
+			    json_string_value(json_object_get(w[j].meta, "id")));
+			/* diff.json .. redaction.json (indexes 2..7) are the same bytes. */
+			assert_true(json_equal(json_array_get(fi, 2), json_array_get(fj, 2)));
+			assert_true(json_equal(json_array_get(fi, 7), json_array_get(fj, 7)));
+		}
+	}
+	assert_int_equal(dir_entries(), 4);
+	for (i = 0; i < 4; i++) {
+		remove_bundle(json_string_value(json_object_get(w[i].meta, "file")));
+		json_decref(w[i].meta);
+	}
+}
+
 static void
 test_ids(void **state)
 {
@@ -682,6 +774,8 @@ main(void)
 		cmocka_unit_test(test_no_baseline),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_atomic_failure),
+		cmocka_unit_test(test_hostile_labels_and_dir),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
