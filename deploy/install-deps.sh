@@ -16,7 +16,8 @@ done
 pkgs="build-essential cmake pkg-config libcivetweb-dev libcurl4-openssl-dev libjansson-dev
 libsqlite3-dev libyaml-dev libssl-dev libarchive-dev"
 if [ $want_test -eq 1 ]; then
-	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl"
+	# prometheus: the Prometheus path is tested against the real server (test_prometheus).
+	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl prometheus"
 fi
 
 missing=""
