@@ -207,7 +207,7 @@ test_window_over_two_polls(void **state)
 	struct metrics_set *set = NULL;
 	struct metrics_histogram h;
 	struct err e = ERR_INIT;
-	double requests, gen_tokens, p99, ttft99;
+	double requests, gen_tokens, p99, ttft99, running;
 	json_t *ev, *first, *second;
 
 	/* What one window must hold: the fixture's own totals (the scrape is multiplied by n). */
@@ -219,6 +219,7 @@ test_window_over_two_polls(void **state)
 	assert_int_equal(metrics_set_sum(set, "vllm:request_success_total", NULL, 0, &requests, &e), 0);
 	assert_int_equal(metrics_set_sum(set, "vllm:generation_tokens_total", NULL, 0, &gen_tokens,
 	    &e), 0);
+	assert_int_equal(metrics_set_sum(set, "vllm:num_requests_running", NULL, 0, &running, &e), 0);
 	metrics_histogram_init(&h);
 	assert_int_equal(metrics_set_histogram(set, "vllm:e2e_request_latency_seconds", NULL, 0, &h,
 	    &e), 0);
@@ -271,6 +272,9 @@ test_window_over_two_polls(void **state)
 			assert_true(fabs(json_real_value(json_object_get(figure(s, "ttft_p99"),
 			    "value")) - ttft99) < 1e-9);
 			assert_null(json_object_get(figure(s, "request_rate"), "counter_reset"));
+			/* Gauges are served as they are: the fixture's value at every poll. */
+			assert_true(fabs(json_number_value(json_object_get(figure(s, "running_requests"),
+			    "value")) - running) < 1e-9);
 		}
 		json_decref(second);
 	}
@@ -365,6 +369,21 @@ test_window_bounded(void **state)
 	collect_window_figures(w, key, rec, text, strlen(text), 2000.0 + COLLECT_WINDOW_MAX_AGE_S + 1,
 	    NULL);
 	assert_true(json_is_null(json_object_get(rec, "window_seconds")));
+	/* A counter that went down between polls: the pod restarted, the current value is the
+	 * increase, and the figure says so. */
+	json_decref(rec);
+	rec = json_object();
+	collect_window_figures(w, "c/ns/vllm:8000", rec, "# TYPE vllm:request_success_total counter\n"
+	    "vllm:request_success_total 100\n", 73, 4000.0, NULL);
+	json_decref(rec);
+	rec = json_object();
+	collect_window_figures(w, "c/ns/vllm:8000", rec, "# TYPE vllm:request_success_total counter\n"
+	    "vllm:request_success_total 8\n", 71, 4010.0, NULL);
+	assert_true(fabs(json_real_value(json_object_get(rec, "window_seconds")) - 10.0) < 1e-9);
+	assert_true(fabs(json_number_value(json_object_get(json_object_get(json_object_get(rec,
+	    "figures"), "request_rate"), "value")) - 0.8) < 1e-9);
+	assert_true(json_is_true(json_object_get(json_object_get(json_object_get(rec, "figures"),
+	    "request_rate"), "counter_reset")));
 	/* Bad text: a parse error, and the earlier scrape is not replaced by nothing. */
 	json_decref(rec);
 	rec = json_object();
