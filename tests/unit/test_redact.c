@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -348,6 +349,105 @@ test_crafted_log(void **state)
 	redact_free(r);
 }
 
+/* Every corpus manifest that loads: only real credentials (or their
+ * placeholders) are masked, nothing else. */
+static void
+test_corpus_manifests(void **state)
+{
+	static const struct { const char *file; size_t records; } want[] = {
+		{ "aibrix__vllm.yaml", 1 },                       /* --api-key sk-... */
+		{ "gke-samples__nim-gemma-deployment.yaml", 2 },  /* NGC_API_KEY, HF_TOKEN values */
+		{ "sglang__k8s-sglang-service.yaml", 1 },         /* HF_TOKEN: <secret> */
+		{ "prodstack__values-02-basic-config.yaml", 1 },  /* hf_token: <YOUR HF TOKEN> */
+	};
+	const char *fx = getenv("SKEWD_FIXTURES");
+	struct dirent **ents = NULL;
+	char dir[1024], rel[1400];
+	int n, i, loaded = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/corpus/manifests", fx);
+	n = scandir(dir, &ents, NULL, alphasort);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++) {
+		struct redact *r = new_redact();
+		struct doc_set *d = NULL;
+		struct err e = ERR_INIT;
+		json_t *all, *out = NULL, *rep;
+		size_t j, expect = 0, len = strlen(ents[i]->d_name);
+
+		snprintf(rel, sizeof(rel), "%s/%s", dir, ents[i]->d_name);
+		if (len < 5 || strcmp(ents[i]->d_name + len - 5, ".yaml") != 0 ||
+		    doc_load_file(rel, DOC_YAML, &d, &e) != 0) {
+			/* Helm templates and other non-YAML are not documents. */
+			redact_free(r);
+			free(ents[i]);
+			continue;
+		}
+		loaded++;
+		all = json_array();
+		for (j = 0; j < doc_set_count(d); j++)
+			json_array_append(all, doc_set_get(d, j));
+		assert_int_equal(redact_json(r, all, ents[i]->d_name, &out, &e), 0);
+		for (j = 0; j < sizeof(want) / sizeof(want[0]); j++)
+			if (strcmp(want[j].file, ents[i]->d_name) == 0)
+				expect = want[j].records;
+		rep = redact_report(r);
+		if (json_array_size(json_object_get(rep, "records")) != expect) {
+			char *dump = json_dumps(rep, JSON_INDENT(1));
+
+			fail_msg("%s: %zu records, want %zu:\n%s", ents[i]->d_name,
+			    json_array_size(json_object_get(rep, "records")), expect, dump);
+		}
+		json_decref(rep);
+		json_decref(out);
+		json_decref(all);
+		doc_set_free(d);
+		redact_free(r);
+		free(ents[i]);
+	}
+	free(ents);
+	assert_true(loaded >= 20);
+}
+
+/* The fixture cluster's container logs (vLLM and TGI start-up logs built from
+ * real ones) hold no secret: redaction leaves every byte. */
+static void
+test_fixture_logs(void **state)
+{
+	static const char *const logs[] = {
+		"lastgood/logs/tgi-gemma-84c6d9f7b5-zk5wd/inference-server.log",
+		"lastgood/logs/vllm-llama-7c9d8b6f5d-9rtmz/inference-server.log",
+		"lastgood/logs/vllm-llama-7c9d8b6f5d-4xkqp/inference-server.log",
+		"current/logs/tgi-gemma-84c6d9f7b5-zk5wd/inference-server.log",
+		"current/logs/vllm-llama-5f8b7c9d44-h2lwn/inference-server.log",
+		"current/logs/vllm-llama-5f8b7c9d44-q8vzc/inference-server.log" };
+	const char *fx = getenv("SKEWD_FIXTURES");
+	struct redact *r = new_redact();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+		char path[1024], *data = calloc(1, 1 << 20), *got;
+		size_t n;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/cluster/%s", fx, logs[i]);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		n = fread(data, 1, (1 << 20) - 1, f);
+		fclose(f);
+		assert_true(n > 0);
+		got = text(r, data);
+		if (strcmp(got, data) != 0)
+			fail_msg("%s changed:\n%s", logs[i], got);
+		free(got);
+		free(data);
+	}
+	assert_int_equal(redact_value_count(r), 0);
+	redact_free(r);
+}
+
 /* Text with NUL bytes is redacted past them; JSON pointers escape '/' and '~'. */
 static void
 test_nul_and_pointers(void **state)
@@ -431,6 +531,8 @@ main(void)
 		cmocka_unit_test(test_json_rules),
 		cmocka_unit_test(test_corpus_objects),
 		cmocka_unit_test(test_crafted_log),
+		cmocka_unit_test(test_corpus_manifests),
+		cmocka_unit_test(test_fixture_logs),
 		cmocka_unit_test(test_nul_and_pointers),
 		cmocka_unit_test(test_random_inputs),
 	};
