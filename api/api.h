@@ -82,6 +82,11 @@ struct api_resp {
 	struct buf text;                /* a non-JSON body (e.g. Prometheus text) when json is NULL */
 	const char *content_type;       /* static string; NULL = application/json */
 	char location[256];             /* a Location header when not empty */
+	/* A file body (api_resp_file): when file_set, the HTTP layer streams the
+	 * open file file_fd (owned; it closes it) instead of json/text. */
+	int file_set;
+	int file_fd;
+	char filename[96];              /* Content-Disposition attachment name when not empty */
 };
 
 /* The value of path parameter `name`, or NULL when the route has none. Borrowed. */
@@ -165,6 +170,30 @@ int api_kind_check(const char *kind, struct err *e);
 int api_target_from_path(struct api_req *rq, struct store_target *t, struct err *e);
 /* The public view of a target (new reference, NULL when out of memory). */
 json_t *api_target_json(const struct store_target *t);
+
+/* Evidence bundles (api/bundles.c). Creating needs an editor, deleting an
+ * admin; GET /b/{id} is public (the id is 128 random bits; docs/bundles.md). */
+int api_bundles_create(struct api_req *rq, struct api_resp *rs, struct err *e);   /* POST .../{name}/bundles */
+int api_bundles_list(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET /api/v1/bundles */
+int api_bundles_get(struct api_req *rq, struct api_resp *rs, struct err *e);      /* GET /api/v1/bundles/{id} */
+int api_bundles_download(struct api_req *rq, struct api_resp *rs, struct err *e); /* GET /api/v1/bundles/{id}/download */
+int api_bundles_delete(struct api_req *rq, struct api_resp *rs, struct err *e);   /* DELETE /api/v1/bundles/{id} */
+int api_bundles_short(struct api_req *rq, struct api_resp *rs, struct err *e);    /* GET /b/{id} */
+/* Removes bundles older than cfg->bundle_retention_days (row first, then the
+ * file); *removed (may be NULL) gets how many. Returns 0, or -1 with e set. */
+int api_bundles_prune(struct store *st, const struct config *cfg, int64_t now, size_t *removed,
+    struct err *e);
+/* Sets a file body: opens `path` (a regular file, no symlink) for the HTTP layer
+ * to stream with `content_type` (static) and, when `filename` is not NULL, a
+ * Content-Disposition attachment. ERR_NOT_FOUND when the file is missing. */
+int api_resp_file(struct api_resp *rs, int status, const char *path, const char *content_type,
+    const char *filename, struct err *e);
+
+/* Webhooks (api/webhooks.c): admin only. The URL is write-only. */
+int api_webhooks_list(struct api_req *rq, struct api_resp *rs, struct err *e);    /* GET /api/v1/webhooks */
+int api_webhooks_create(struct api_req *rq, struct api_resp *rs, struct err *e);  /* POST /api/v1/webhooks */
+int api_webhooks_get(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET /api/v1/webhooks/{name} */
+int api_webhooks_delete(struct api_req *rq, struct api_resp *rs, struct err *e);  /* DELETE /api/v1/webhooks/{name} */
 
 /*
  * Baselines, diffs and reports (api/baselines.c, api/diffs.c, api/reports.c).

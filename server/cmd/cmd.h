@@ -25,12 +25,15 @@ int cmd_help(int argc, char **argv);
 
 /* The running service, shared by `skewd serve` and `skewd demo`
  * (cmd_serve.c). Everything is owned by the struct except cfg (borrowed). */
+struct notify;
+
 struct serve {
 	const struct config *cfg;
 	char *db_path;
 	struct store *store;
 	struct seal *seal;
 	struct collect *collect;
+	struct notify *notify;      /* webhooks: told by the collector about changed snapshots */
 	struct http_server *http;
 	struct api_services svc;
 };

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -21,6 +22,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "notify/notify.h"
 #include "seal/seal.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -114,9 +116,17 @@ out:
 	return ret;
 }
 
+/* The collector's on_change: queue the changed snapshot for the drift check. */
+static void
+serve_on_change(void *arg, int64_t target_id, int64_t snapshot_id)
+{
+	notify_snapshot_changed(arg, target_id, snapshot_id);
+}
+
 int
 serve_open(struct serve *sv, const struct config *cfg, const char *prog)
 {
+	struct notify_options no;
 	struct collect_options co;
 	struct err e = ERR_INIT;
 	char *key_path = NULL;
@@ -144,7 +154,16 @@ serve_open(struct serve *sv, const struct config *cfg, const char *prog)
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		goto out;
 	}
+	memset(&no, 0, sizeof(no));
+	no.allow_http = cfg->allow_http_webhooks;
+	no.public_url = cfg->public_url;
+	if (notify_new(sv->store, sv->seal, &no, &sv->notify, &e) < 0) {
+		fprintf(stderr, "%s: cannot set up notifications: %s\n", prog, e.msg);
+		goto out;
+	}
 	memset(&co, 0, sizeof(co));
+	co.on_change = serve_on_change;
+	co.on_change_arg = sv->notify;
 	co.interval_s = cfg->collect_interval_s;
 	co.allow_http = cfg->allow_http_clusters;
 	co.history_days = cfg->history_days;
@@ -169,7 +188,16 @@ int
 serve_start(struct serve *sv, const char *prog)
 {
 	struct err e = ERR_INIT;
+	size_t pruned = 0;
 
+	if (api_bundles_prune(sv->store, sv->cfg, (int64_t)time(NULL), &pruned, &e) < 0)
+		log_warn("bundles: retention: %s", e.msg);
+	else if (pruned > 0)
+		log_info("bundles: removed %zu bundles older than %d days", pruned, sv->cfg->bundle_retention_days);
+	if (notify_start(sv->notify, &e) < 0) {
+		fprintf(stderr, "%s: cannot start notifications: %s\n", prog, e.msg);
+		return EXIT_RUNTIME;
+	}
 	if (collect_start(sv->collect, &e) < 0) {
 		fprintf(stderr, "%s: cannot start the collector: %s\n", prog, e.msg);
 		return EXIT_RUNTIME;
@@ -192,6 +220,8 @@ serve_close(struct serve *sv)
 	sv->http = NULL;
 	collect_free(sv->collect);
 	sv->collect = NULL;
+	notify_free(sv->notify);
+	sv->notify = NULL;
 	seal_close(sv->seal);
 	sv->seal = NULL;
 	store_close(sv->store);

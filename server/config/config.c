@@ -79,6 +79,10 @@ static const struct key keys[] = {
 	  KUBE_REQUEST_TIMEOUT_MS, CONFIG_MIN_TIMEOUT_MS, CONFIG_MAX_TIMEOUT_MS, NULL },
 	{ "history_days", KEY_INT, OFF(history_days), "SKEWD_HISTORY_DAYS", NULL,
 	  CONFIG_DEFAULT_HISTORY_DAYS, 0, CONFIG_MAX_HISTORY_DAYS, NULL },
+	{ "bundle_retention_days", KEY_INT, OFF(bundle_retention_days), "SKEWD_BUNDLE_RETENTION_DAYS", NULL,
+	  BUNDLE_DEFAULT_RETENTION_DAYS, 0, CONFIG_MAX_HISTORY_DAYS, NULL },
+	{ "allow_http_webhooks", KEY_BOOL, OFF(allow_http_webhooks), "SKEWD_ALLOW_HTTP_WEBHOOKS", NULL,
+	  0, 0, 1, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

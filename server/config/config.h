@@ -46,6 +46,8 @@ struct config {
 	int collect_timeout_ms;  /* one request to a cluster's API server, first byte to last */
 	int in_cluster;          /* 1: register cluster "in-cluster" from the pod's service account */
 	int history_days;        /* retention of snapshots and evidence; 0 = keep all */
+	int bundle_retention_days; /* evidence bundles older than this are deleted; 0 = keep all */
+	int allow_http_webhooks; /* 1: http:// webhook URLs may be registered (tests on loopback) */
 };
 
 /* Loads defaults, then `path` when not NULL, then the environment (SKEWD_LISTEN,

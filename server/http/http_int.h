@@ -12,6 +12,7 @@
 
 /* Route flags. */
 #define ROUTE_JSON_BODY 0x1u    /* the handler takes a JSON body (rq->body) */
+#define ROUTE_JSON_BODY_OPTIONAL 0x2u /* a JSON body may be sent; rq->body is NULL when it is empty */
 
 typedef int (*http_handler_fn)(struct api_req *rq, struct api_resp *rs, struct err *e);
 

@@ -54,6 +54,17 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/diff", api_diffs_target, ROLE_VIEWER, 0 },
 	{ "GET", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/report", api_reports_get, ROLE_VIEWER, 0 },
 	{ "GET", "/api/v1/diff", api_diffs_get, ROLE_VIEWER, 0 },
+	{ "POST", "/api/v1/targets/{cluster}/{namespace}/{kind}/{name}/bundles", api_bundles_create,
+	  ROLE_EDITOR, ROUTE_JSON_BODY_OPTIONAL },
+	{ "GET", "/api/v1/bundles", api_bundles_list, ROLE_VIEWER, 0 },
+	{ "GET", "/api/v1/bundles/{id}", api_bundles_get, ROLE_VIEWER, 0 },
+	{ "GET", "/api/v1/bundles/{id}/download", api_bundles_download, ROLE_VIEWER, 0 },
+	{ "DELETE", "/api/v1/bundles/{id}", api_bundles_delete, ROLE_ADMIN, 0 },
+	{ "GET", "/b/{id}", api_bundles_short, ROLE_NONE, 0 },
+	{ "GET", "/api/v1/webhooks", api_webhooks_list, ROLE_ADMIN, 0 },
+	{ "POST", "/api/v1/webhooks", api_webhooks_create, ROLE_ADMIN, ROUTE_JSON_BODY },
+	{ "GET", "/api/v1/webhooks/{name}", api_webhooks_get, ROLE_ADMIN, 0 },
+	{ "DELETE", "/api/v1/webhooks/{name}", api_webhooks_delete, ROLE_ADMIN, 0 },
 };
 
 const size_t http_nroutes = sizeof(http_routes) / sizeof(http_routes[0]);

@@ -221,7 +221,7 @@ send_response(struct exchange *x, int status, const char *ctype, const char *bod
 	if (extra != NULL && extra[0] != '\0')
 		mg_response_header_add_lines(x->conn, extra);
 	mg_response_header_send(x->conn);
-	if (status == 204 || status == 304 || len == 0)
+	if (status == 204 || status == 304 || len == 0 || body == NULL)
 		return;
 	if (x->method != NULL && strcmp(x->method, "HEAD") == 0)
 		return;
@@ -474,6 +474,45 @@ out:
 	buf_release(&body);
 }
 
+/* Streams the open file of a file body (api_resp_file) in chunks from the
+ * heap (worker stacks are small), and closes it. The length is the file's
+ * size when the headers go out. */
+static void
+send_file(struct exchange *x, int status, struct api_resp *rs, char *extra, size_t extrasz)
+{
+	struct stat st;
+	char *chunk = NULL;
+	size_t len, used = strlen(extra);
+	ssize_t r;
+
+	if (fstat(rs->file_fd, &st) != 0 || !S_ISREG(st.st_mode) || (chunk = malloc(65536)) == NULL) {
+		struct err e = ERR_INIT;
+
+		err_set(&e, ERR_IO, "the file to send cannot be read");
+		send_err(x, &e, NULL);
+		goto out;
+	}
+	if (rs->filename[0] != '\0' && strpbrk(rs->filename, "\"\\\r\n;") == NULL)
+		snprintf(extra + used, extrasz - used, "Content-Disposition: attachment; filename=\"%s\"\r\n",
+		    rs->filename);
+	len = (size_t)st.st_size;
+	send_response(x, status, rs->content_type != NULL ? rs->content_type : "application/octet-stream",
+	    NULL, len, extra, NULL);
+	if (len == 0 || (x->method != NULL && strcmp(x->method, "HEAD") == 0))
+		goto out;
+	while (x->bytes < len && (r = read(rs->file_fd, chunk, 65536)) > 0) {
+		if ((size_t)r > len - x->bytes)
+			r = (ssize_t)(len - x->bytes);
+		if (mg_write(x->conn, chunk, (size_t)r) <= 0)
+			break;
+		x->bytes += (size_t)r;
+	}
+out:
+	free(chunk);
+	close(rs->file_fd);
+	rs->file_set = 0;
+}
+
 /* The API answer of a handler. */
 static void
 send_api(struct exchange *x, struct api_resp *rs)
@@ -484,6 +523,10 @@ send_api(struct exchange *x, struct api_resp *rs)
 
 	if (rs->location[0] != '\0' && strpbrk(rs->location, "\r\n") == NULL)
 		snprintf(extra, sizeof(extra), "Location: %s\r\n", rs->location);
+	if (rs->file_set) {
+		send_file(x, status, rs, extra, sizeof(extra));
+		return;
+	}
 	if (rs->json != NULL) {
 		s = json_dumps(rs->json, JSON_COMPACT);
 		if (s == NULL) {
@@ -638,10 +681,11 @@ on_request(struct mg_connection *conn, void *cbdata)
 		goto out;
 	}
 
-	if (route->flags & ROUTE_JSON_BODY) {
+	if (route->flags & (ROUTE_JSON_BODY | ROUTE_JSON_BODY_OPTIONAL)) {
 		buf_init(&body, h->max_body);
 		if (read_body(&x, h->max_body, &body, &e) < 0 ||
-		    parse_json_body(&x, &body, &rq.body, &e) < 0) {
+		    (((route->flags & ROUTE_JSON_BODY) || buf_len(&body) > 0) &&
+		    parse_json_body(&x, &body, &rq.body, &e) < 0)) {
 			send_err(&x, &e, NULL);
 			goto out;
 		}
@@ -685,6 +729,8 @@ out:
 	drain_body(&x);
 	json_decref(rq.body);
 	json_decref(rs.json);
+	if (rs.file_set)
+		close(rs.file_fd);
 	buf_release(&rs.text);
 	buf_release(&body);
 	free(scratch);

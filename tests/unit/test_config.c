@@ -145,6 +145,8 @@ test_env_overrides(void **state)
 		{ "SKEWD_IN_CLUSTER", "1" },
 		{ "SKEWD_COLLECT_TIMEOUT_MS", "1500" },
 		{ "SKEWD_HISTORY_DAYS", "7" },
+		{ "SKEWD_BUNDLE_RETENTION_DAYS", "14" },
+		{ "SKEWD_ALLOW_HTTP_WEBHOOKS", "true" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;
@@ -190,6 +192,8 @@ test_env_overrides(void **state)
 		case 14: assert_int_equal(c.in_cluster, 1); break;
 		case 15: assert_int_equal(c.collect_timeout_ms, 1500); break;
 		case 16: assert_int_equal(c.history_days, 7); break;
+		case 17: assert_int_equal(c.bundle_retention_days, 14); break;
+		case 18: assert_int_equal(c.allow_http_webhooks, 1); break;
 		default: fail();
 		}
 		config_release(&c);
