@@ -833,6 +833,62 @@ walk_change(struct redact *r, json_t *o, const char *file, int depth, struct err
 	return 0;
 }
 
+/* A short text of a (redacted) diff value for a summary line. */
+static void
+summary_value(const json_t *v, char *out, size_t room)
+{
+	char *s = NULL;
+	const char *t;
+	size_t n;
+
+	if (v == NULL || json_is_null(v)) {
+		snprintf(out, room, "(none)");
+		return;
+	}
+	if (json_is_string(v))
+		t = json_string_value(v);
+	else
+		t = s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (t == NULL)
+		t = "?";
+	n = strlen(t);
+	if (n > DIFF_SUMMARY_VALUE_CHARS) {
+		n = DIFF_SUMMARY_VALUE_CHARS;
+		while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80)
+			n--;
+		snprintf(out, room, "%.*s\xe2\x80\xa6", (int)n, t);
+	} else {
+		snprintf(out, room, "%s", t);
+	}
+	free(s);
+}
+
+/* A diff change whose before or after lost something to redaction: its summary
+ * quotes the old values (cut, so a rule may no longer see a secret in it) and is
+ * written anew from the redacted values. */
+static int
+rewrite_summary(json_t *o, const json_t *before, const json_t *after, struct err *e)
+{
+	const char *setting = json_string_value(json_object_get(o, "setting"));
+	const char *path = json_string_value(json_object_get(o, "path"));
+	const char *name = setting;
+	char b[DIFF_SUMMARY_VALUE_CHARS * 2], a[DIFF_SUMMARY_VALUE_CHARS * 2];
+	char summary[DIFF_MAX_SUMMARY_BYTES];
+
+	if (json_equal(before, json_object_get(o, "before")) && json_equal(after, json_object_get(o, "after")))
+		return 0;
+	if (name == NULL) {
+		name = strrchr(path, '/');
+		name = name != NULL ? name + 1 : path;
+	}
+	summary_value(json_object_get(o, "before"), b, sizeof(b));
+	summary_value(json_object_get(o, "after"), a, sizeof(a));
+	snprintf(summary, sizeof(summary), "%.120s: %s \xe2\x86\x92 %s (secret value redacted)", name, b, a);
+	if (json_object_set_new(o, "summary", json_string(summary)) != 0)
+		return err_set(e, ERR_NOMEM, "out of memory redacting");
+	return 0;
+}
+
 static int
 walk(struct redact *r, json_t *v, const char *file, int depth, struct err *e)
 {
@@ -849,8 +905,20 @@ walk(struct redact *r, json_t *v, const char *file, int depth, struct err *e)
 		int env_secret = env != NULL && json_object_get(v, "value") != NULL &&
 		    redact_name_is_secret(r, env);
 
-		if (!r->learning && secret_change(r, v) && walk_change(r, v, file, depth, e) != 0)
-			return -1;
+		json_t *old_before = NULL, *old_after = NULL;
+		int change = !r->learning && json_is_string(json_object_get(v, "path")) &&
+		    json_is_string(json_object_get(v, "summary")) &&
+		    (json_object_get(v, "before") != NULL || json_object_get(v, "after") != NULL);
+
+		if (change && secret_change(r, v)) {
+			if (walk_change(r, v, file, depth, e) != 0)
+				return -1;
+			change = 0;
+		}
+		if (change) {
+			old_before = json_deep_copy(json_object_get(v, "before"));
+			old_after = json_deep_copy(json_object_get(v, "after"));
+		}
 		json_object_foreach(v, k, x) {
 			json_t *nv = NULL;
 			int rc = 0;
@@ -870,11 +938,19 @@ walk(struct redact *r, json_t *v, const char *file, int depth, struct err *e)
 			else
 				rc = walk(r, x, file, depth + 1, e);
 			ptr_pop(r, saved);
-			if (rc != 0)
-				return -1;
-			if (nv != NULL && json_object_set_new(v, k, nv) != 0)
-				return err_set(e, ERR_NOMEM, "out of memory redacting");
+			if (rc != 0 || (nv != NULL && json_object_set_new(v, k, nv) != 0)) {
+				json_decref(old_before);
+				json_decref(old_after);
+				return rc != 0 ? -1 : err_set(e, ERR_NOMEM, "out of memory redacting");
+			}
 		}
+		if (change && rewrite_summary(v, old_before, old_after, e) != 0) {
+			json_decref(old_before);
+			json_decref(old_after);
+			return -1;
+		}
+		json_decref(old_before);
+		json_decref(old_after);
 		return 0;
 	}
 	if (json_is_array(v)) {

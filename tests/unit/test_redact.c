@@ -226,6 +226,45 @@ test_json_rules(void **state)
 	redact_free(r);
 }
 
+/* A change whose values hold a credential under a plain name: the values are
+ * masked by the text rules, and the summary (which quoted a cut prefix of the
+ * secret that no rule would see any more) is written anew. */
+static void
+test_diff_summary_rewritten(void **state)
+{
+	struct redact *r = new_redact();
+	struct err e = ERR_INIT;
+	json_t *in, *out = NULL, *c;
+	char *dump;
+
+	(void)state;
+	in = json_pack("{s[{ss ss ss ss ss ss}]}", "changes", "object", "v1/ConfigMap/ns/c",
+	    "path", "/data/MODEL_URL", "kind", "modified",
+	    "before", "https://user:longpasswordsecret99@models.example.com/a",
+	    "after", "https://models.example.com/a",
+	    "summary", "MODEL_URL: https://user:longpass\xe2\x80\xa6 \xe2\x86\x92 https://models.example.com/a");
+	assert_int_equal(redact_json(r, in, "diff.json", &out, &e), 0);
+	dump = json_dumps(out, JSON_COMPACT);
+	assert_null(strstr(dump, "longpass"));
+	c = json_array_get(json_object_get(out, "changes"), 0);
+	assert_string_equal(json_string_value(json_object_get(c, "before")),
+	    "https://[REDACTED:1]@models.example.com/a");
+	assert_string_equal(json_string_value(json_object_get(c, "summary")),
+	    "MODEL_URL: https://[REDACTED:1]@models.example.com/a \xe2\x86\x92 https://models.example.com/a "
+	    "(secret value redacted)");
+	free(dump);
+	json_decref(out);
+	/* A change with nothing to mask keeps its summary. */
+	json_decref(in);
+	in = json_pack("{ss ss ss ss}", "path", "/spec/replicas", "before", "2", "after", "3",
+	    "summary", "replicas: 2 \xe2\x86\x92 3");
+	assert_int_equal(redact_json(r, in, "diff.json", &out, &e), 0);
+	assert_true(json_equal(in, out));
+	json_decref(out);
+	json_decref(in);
+	redact_free(r);
+}
+
 static json_t *
 load_yaml(const char *rel)
 {
@@ -529,6 +568,7 @@ main(void)
 		cmocka_unit_test(test_text_rules),
 		cmocka_unit_test(test_stable_tokens_and_records),
 		cmocka_unit_test(test_json_rules),
+		cmocka_unit_test(test_diff_summary_rewritten),
 		cmocka_unit_test(test_corpus_objects),
 		cmocka_unit_test(test_crafted_log),
 		cmocka_unit_test(test_corpus_manifests),
