@@ -238,9 +238,11 @@ api_bundles_create(struct api_req *rq, struct api_resp *rs, struct err *e)
 	const char *key;
 	json_t *v;
 	int64_t from = 0, to = 0;
-	int have_base = 0, have_from, written = 0, ret = -1;
+	struct api_diff_sides sides;
+	int have_base = 0, have_from, have_sides = 0, written = 0, ret = -1;
 
 	memset(&row, 0, sizeof(row));
+	memset(&sides, 0, sizeof(sides));
 	if (api_target_from_path(rq, &t, e) < 0)
 		goto out;
 	if (rq->body != NULL) {
@@ -288,6 +290,14 @@ api_bundles_create(struct api_req *rq, struct api_resp *rs, struct err *e)
 	in.metrics = metrics;
 	in.baseline_label = from != 0 ? from_label : NULL;
 	in.current_label = to_label;
+	/* The same diff and verdict GET .../diff answers (the bundle redacts both). */
+	if (from != 0) {
+		if (api_diff_snapshots(rq->store, from, to, from_label, to_label, 0, &sides, e) < 0)
+			goto out;
+		have_sides = 1;
+		in.diff = sides.diff;
+		in.verdict = sides.verdict;
+	}
 	if (have_base && from == base.snapshot_id) {
 		in.baseline_marked_at = (time_t)base.set_at;
 		in.baseline_note = base.note[0] != '\0' ? base.note : NULL;
@@ -336,6 +346,8 @@ out:
 	if (written && row.file[0] != '\0' && unlink(path) != 0 && errno != ENOENT)
 		log_warn("bundles: cannot remove an unrecorded bundle file: %s", strerror(errno));
 	free(row.meta_json);
+	if (have_sides)
+		api_diff_sides_release(&sides);
 	json_decref(out);
 	json_decref(meta);
 	json_decref(metrics);

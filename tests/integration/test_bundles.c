@@ -195,7 +195,7 @@ check_no_canary(const char *what, const char *data, size_t len)
 
 /* Checks a downloaded bundle completely. */
 static void
-check_bundle(const char *data, size_t len, const char *id, long long size, const char *sha)
+check_bundle(const char *data, size_t len, const char *id, long long size, const char *sha, int two_sides)
 {
 	static const char *const want[] = { "SUMMARY.md", "bundle.json", "diff.json", "diff.patch",
 		"baseline.yaml", "current.yaml", "metrics.json", "redaction.json", "MANIFEST.sha256" };
@@ -238,8 +238,21 @@ check_bundle(const char *data, size_t len, const char *id, long long size, const
 		lines++;
 	}
 	assert_int_equal(lines, n - 1);
-	/* The summary is there to paste, and names the workload and both sides. */
+	/* The summary is there to paste, and names the workload. */
 	assert_non_null(strstr(must_find(files, n, "SUMMARY.md")->data, "vllm-llama"));
+	if (two_sides) {
+		/* The rollout changed vllm-llama: the diff has changes and the verdict is there. */
+		json_t *d = json_loads(must_find(files, n, "diff.json")->data, 0, NULL);
+		json_t *m = json_loads(must_find(files, n, "metrics.json")->data, 0, NULL);
+
+		assert_non_null(d);
+		assert_non_null(m);
+		assert_string_equal(json_string_value(json_object_get(d, "schema")), "skewd.diff/v1");
+		assert_true(json_integer_value(json_object_get(json_object_get(d, "summary"), "changes")) > 0);
+		assert_true(json_is_object(json_object_get(m, "verdict")));
+		json_decref(d);
+		json_decref(m);
+	}
 	for (i = 0; i < n; i++)
 		free(files[i].data);
 }
@@ -306,7 +319,7 @@ test_bundle_end_to_end(void **state)
 	assert_non_null(tk_header(&dl, "Content-Disposition", cd, sizeof(cd)));
 	snprintf(location, sizeof(location), "attachment; filename=\"skewd-bundle-%s.tar.gz\"", id);
 	assert_string_equal(cd, location);
-	check_bundle(dl.body, dl.len, id, size, sha);
+	check_bundle(dl.body, dl.len, id, size, sha, 1);
 
 	/* The short link: no token, the same bytes. */
 	snprintf(path, sizeof(path), "/b/%s", id);
@@ -392,7 +405,8 @@ test_bundle_defaults_and_errors(void **state)
 	assert_int_equal(tk_request(&srv, "GET", path, NULL, NULL, NULL, 0, 0, &dl), 0);
 	assert_int_equal(dl.status, 200);
 	check_bundle(dl.body, dl.len, json_string_value(json_object_get(r.json, "id")),
-	    json_integer_value(json_object_get(r.json, "size")), json_string_value(json_object_get(r.json, "sha256")));
+	    json_integer_value(json_object_get(r.json, "size")), json_string_value(json_object_get(r.json, "sha256")),
+	    0);
 	tk_resp_free(&dl);
 	tk_resp_free(&r);
 

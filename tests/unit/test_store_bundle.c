@@ -2,7 +2,8 @@
  * test_store_bundle.c - bundle rows and webhooks (migration 0005) on real
  * SQLite files: insert/get/list/paging/retention/delete of bundles, sealed
  * webhook blobs kept byte for byte, the at-most-once delivery claim, and
- * delivery counters. A plain SQLite connection checks the file itself.
+ * delivery counters, and bundle retention (api_bundles_prune: row and file).
+ * A plain SQLite connection checks the file itself.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,10 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "api/api.h"
+#include "config/config.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/banned.h"
@@ -336,6 +340,55 @@ test_webhooks(void **state)
 	}
 }
 
+/* Retention (api_bundles_prune): a bundle older than bundle_retention_days
+ * loses its row and its file; a newer one keeps both; 0 days keeps all. */
+static void
+test_retention(void **state)
+{
+	struct fx *f = *state;
+	struct store_bundle b, got;
+	struct config cfg;
+	struct err e = ERR_INIT;
+	char dir[320], old_file[512], new_file[512];
+	size_t removed = 99;
+	int64_t now = 10 * 86400;
+	FILE *fp;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.data_dir = f->dir;
+	snprintf(dir, sizeof(dir), "%s/bundles", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	fill_bundle(f, &b, "oldoldoldoldoldoldoldoldol", now - 8 * 86400);
+	assert_int_equal(store_bundle_insert(f->s, &b, &e), 0);
+	snprintf(old_file, sizeof(old_file), "%s/%s", dir, b.file);
+	fill_bundle(f, &b, "newnewnewnewnewnewnewnewne", now - 1 * 86400);
+	assert_int_equal(store_bundle_insert(f->s, &b, &e), 0);
+	snprintf(new_file, sizeof(new_file), "%s/%s", dir, b.file);
+	assert_non_null(fp = fopen(old_file, "w"));
+	fclose(fp);
+	assert_non_null(fp = fopen(new_file, "w"));
+	fclose(fp);
+
+	cfg.bundle_retention_days = 0;
+	assert_int_equal(api_bundles_prune(f->s, &cfg, now, &removed, &e), 0);
+	assert_int_equal(removed, 0);
+	cfg.bundle_retention_days = 7;
+	assert_int_equal(api_bundles_prune(f->s, &cfg, now, &removed, &e), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(access(old_file, F_OK), -1);
+	assert_int_equal(access(new_file, F_OK), 0);
+	assert_int_equal(store_bundle_get(f->s, "oldoldoldoldoldoldoldoldol", &got, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	assert_int_equal(store_bundle_get(f->s, "newnewnewnewnewnewnewnewne", &got, &e), 0);
+	free(got.meta_json);
+	/* A row whose file is gone already is still removed. */
+	cfg.bundle_retention_days = 1;
+	assert_int_equal(unlink(new_file), 0);
+	assert_int_equal(api_bundles_prune(f->s, &cfg, now + 86400, &removed, &e), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(store_bundle_get(f->s, "newnewnewnewnewnewnewnewne", &got, &e), -1);
+}
+
 int
 main(void)
 {
@@ -343,6 +396,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bundle_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_outlives_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_webhooks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
