@@ -168,6 +168,7 @@ serve_open(struct serve *sv, const struct config *cfg, const char *prog)
 	co.allow_http = cfg->allow_http_clusters;
 	co.history_days = cfg->history_days;
 	co.request_timeout_ms = cfg->collect_timeout_ms;
+	co.dcgm_selector = cfg->dcgm_selector;
 	if (collect_new(sv->store, sv->seal, &co, &sv->collect, &e) < 0) {
 		fprintf(stderr, "%s: cannot set up the collector: %s\n", prog, e.msg);
 		goto out;

@@ -83,6 +83,7 @@ static const struct key keys[] = {
 	  BUNDLE_DEFAULT_RETENTION_DAYS, 0, CONFIG_MAX_HISTORY_DAYS, NULL },
 	{ "allow_http_webhooks", KEY_BOOL, OFF(allow_http_webhooks), "SKEWD_ALLOW_HTTP_WEBHOOKS", NULL,
 	  0, 0, 1, NULL },
+	{ "dcgm_selector", KEY_OPT_STRING, OFF(dcgm_selector), "SKEWD_DCGM_SELECTOR", NULL, 0, 0, 0, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

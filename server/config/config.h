@@ -48,6 +48,7 @@ struct config {
 	int history_days;        /* retention of snapshots and evidence; 0 = keep all */
 	int bundle_retention_days; /* evidence bundles older than this are deleted; 0 = keep all */
 	int allow_http_webhooks; /* 1: http:// webhook URLs may be registered (tests on loopback) */
+	char *dcgm_selector;     /* DCGM exporter pods' label selector; NULL = the GPU Operator's */
 };
 
 /* Loads defaults, then `path` when not NULL, then the environment (SKEWD_LISTEN,

@@ -147,6 +147,7 @@ test_env_overrides(void **state)
 		{ "SKEWD_HISTORY_DAYS", "7" },
 		{ "SKEWD_BUNDLE_RETENTION_DAYS", "14" },
 		{ "SKEWD_ALLOW_HTTP_WEBHOOKS", "true" },
+		{ "SKEWD_DCGM_SELECTOR", "app.kubernetes.io/name=dcgm-exporter" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;
@@ -194,6 +195,7 @@ test_env_overrides(void **state)
 		case 16: assert_int_equal(c.history_days, 7); break;
 		case 17: assert_int_equal(c.bundle_retention_days, 14); break;
 		case 18: assert_int_equal(c.allow_http_webhooks, 1); break;
+		case 19: assert_string_equal(c.dcgm_selector, "app.kubernetes.io/name=dcgm-exporter"); break;
 		default: fail();
 		}
 		config_release(&c);
