@@ -319,10 +319,38 @@ test_dcgm_attribution(void **state)
 				mine = 1;
 		assert_true(mine);
 	}
+
+	/* tgi-gemma on its L4 node: that exporter's GPU is TGI's, and none of vLLM's exporters
+	 * gave it a GPU of another workload. */
+	{
+		json_t *out = NULL, *tev, *tdc;
+		struct store_target t;
+		struct store_evidence *items = NULL;
+		size_t n = 0;
+		struct err e = ERR_INIT;
+
+		if (collect_target(c, "sim", "llm", "deployment", "tgi-gemma", &out, &e) != 0)
+			fail_msg("collect_target: %s", e.msg);
+		json_decref(out);
+		assert_int_equal(store_target_get(f->st, "sim", "llm", "deployment", "tgi-gemma", &t, &e), 0);
+		assert_int_equal(store_evidence_range(f->st, t.id, 0, 0, 0, &items, &n, &e), 0);
+		assert_int_equal(n, 1);
+		tev = json_loads(items[0].json, 0, NULL);
+		store_evidence_free(items, n);
+		tdc = scrapes(tev, "dcgm");
+		assert_int_equal(json_array_size(tdc), 1);
+		assert_non_null(strstr(json_string_value(json_object_get(json_array_get(json_object_get(
+		    json_array_get(tdc, 0), "gpus"), 0), "pod")), "tgi-gemma-"));
+		json_decref(tdc);
+		json_decref(tev);
+		for (i = 0; i < json_array_size(dc); i++)
+			assert_null(strstr(json_string_value(json_object_get(json_array_get(json_object_get(
+			    json_array_get(dc, i), "gpus"), 0), "pod")), "tgi-gemma"));
+	}
+	collect_free(c);
 	json_decref(dc);
 	json_decref(pods);
 	json_decref(ev);
-	collect_free(c);
 
 	/* A selector no pod carries: no exporter scraped. */
 	c = collector(f, "app=no-such-exporter");
