@@ -151,7 +151,7 @@ setup(void **state)
 	o.tls_dir = dir;
 	o.users = users;
 	o.nusers = 1;
-	o.threads = 8;
+	o.threads = 32;  /* each keep-alive connection (curl's and Prometheus') holds a worker */
 	o.plain_http = 1;
 	o.advance_metrics = 1;
 	if (kubesim_start(&o, &sim, &e) != 0) {
