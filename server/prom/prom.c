@@ -23,28 +23,36 @@ enum prom_shape {
 	SHAPE_GAUGE_MAX    /* max by (pod) (M{sel}) */
 };
 
+#define PROM_MAX_CANDIDATES 7   /* metric names tried for one figure */
+
 struct prom_figure {
 	const char *name;
 	const char *unit;
 	enum prom_shape shape;
 	double q;
-	const char *metrics[4];    /* candidates, first found wins */
+	const char *metrics[PROM_MAX_CANDIDATES]; /* candidates, first found wins; NULL-ended */
 };
 
-#define E2E { "vllm:e2e_request_latency_seconds", "sglang:e2e_request_latency_seconds", NULL, NULL }
-#define TTFT { "vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds", NULL, NULL }
+/* vLLM V1 and V0, SGLang, TGI, then NIM's unprefixed vLLM names (docs/metrics.md). */
+#define E2E { "vllm:e2e_request_latency_seconds", "sglang:e2e_request_latency_seconds", \
+	"tgi_request_duration", "e2e_request_latency_seconds", NULL }
+#define TTFT { "vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds", \
+	"time_to_first_token_seconds", NULL }
 #define ITL { "vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds", \
-	"sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds" }
+	"sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds", \
+	"tgi_request_mean_time_per_token_duration", "inter_token_latency_seconds", \
+	"time_per_output_token_seconds" }
 
 static const struct prom_figure figures[] = {
 	{ "request_rate", "req/s", SHAPE_RATE, 0, { "vllm:request_success_total",
-	    "sglang:num_requests_total", NULL, NULL } },
-	{ "success_rate", "req/s", SHAPE_RATE_OK, 0, { "vllm:request_success_total", NULL, NULL, NULL } },
-	{ "error_rate", "req/s", SHAPE_RATE_ABORT, 0, { "vllm:request_success_total", NULL, NULL, NULL } },
+	    "sglang:num_requests_total", "tgi_request_count", NULL } },
+	{ "success_rate", "req/s", SHAPE_RATE_OK, 0, { "vllm:request_success_total", NULL } },
+	{ "error_rate", "req/s", SHAPE_RATE_ABORT, 0, { "vllm:request_success_total", NULL } },
 	{ "prompt_tokens_per_s", "tokens/s", SHAPE_RATE, 0, { "vllm:prompt_tokens_total",
-	    "sglang:prompt_tokens_total", NULL, NULL } },
+	    "sglang:prompt_tokens_total", "tgi_request_input_length_sum", "prompt_tokens_total", NULL } },
 	{ "generation_tokens_per_s", "tokens/s", SHAPE_RATE, 0, { "vllm:generation_tokens_total",
-	    "sglang:generation_tokens_total", NULL, NULL } },
+	    "sglang:generation_tokens_total", "tgi_request_generated_tokens_sum",
+	    "generation_tokens_total", NULL } },
 	{ "e2e_latency_p50", "s", SHAPE_QUANTILE, 0.5, E2E },
 	{ "e2e_latency_p95", "s", SHAPE_QUANTILE, 0.95, E2E },
 	{ "e2e_latency_p99", "s", SHAPE_QUANTILE, 0.99, E2E },
@@ -56,13 +64,14 @@ static const struct prom_figure figures[] = {
 	{ "itl_p95", "s", SHAPE_QUANTILE, 0.95, ITL },
 	{ "itl_p99", "s", SHAPE_QUANTILE, 0.99, ITL },
 	{ "running_requests", "requests", SHAPE_GAUGE_SUM, 0, { "vllm:num_requests_running",
-	    "sglang:num_running_reqs", NULL, NULL } },
+	    "sglang:num_running_reqs", "tgi_batch_current_size", "num_requests_running", NULL } },
 	{ "waiting_requests", "requests", SHAPE_GAUGE_SUM, 0, { "vllm:num_requests_waiting",
-	    "sglang:num_queue_reqs", NULL, NULL } },
+	    "sglang:num_queue_reqs", "tgi_queue_size", "num_requests_waiting", NULL } },
 	{ "kv_cache_usage", "ratio", SHAPE_GAUGE_MAX, 0, { "vllm:kv_cache_usage_perc",
-	    "vllm:gpu_cache_usage_perc", "sglang:token_usage", NULL } },
+	    "vllm:gpu_cache_usage_perc", "sglang:token_usage", "kv_cache_usage_perc",
+	    "gpu_cache_usage_perc", NULL } },
 	{ "preemptions_per_s", "preemptions/s", SHAPE_RATE, 0, { "vllm:num_preemptions_total",
-	    NULL, NULL, NULL } },
+	    "num_preemptions_total", NULL } },
 };
 
 #define NFIGURES (sizeof(figures) / sizeof(figures[0]))
@@ -182,7 +191,7 @@ prom_figures(struct kube_client *k, const char *ns, const json_t *pods, json_t *
 		json_t *names = json_array();
 		int found = 0;
 
-		for (m = 0; m < 4 && f->metrics[m] != NULL && !found; m++) {
+		for (m = 0; m < PROM_MAX_CANDIDATES && f->metrics[m] != NULL && !found; m++) {
 			const char *key;
 			json_t *s;
 
