@@ -260,7 +260,8 @@ name_is_secret(const struct redact *r, const char *name, size_t len)
 		if (*p == '_')
 			*p++ = '\0';
 	}
-	if (list_has(r->first_exc, words[0]))
+	/* norm is not empty, so there is at least one word. */
+	if (n == 0 || list_has(r->first_exc, words[0]))
 		return 0;
 	for (i = 0; i < n; i++)
 		if (list_has(r->words, words[i]))

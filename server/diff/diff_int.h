@@ -135,7 +135,7 @@ char *diff_list_key(const char *field, const json_t *item);
 int diff_field_table_check(void);
 /* Is the value Secret-like so that it must never be shown? */
 int diff_is_secret_name(const char *name);
-/* Replaces a secret value by "<redacted:HASH>" (salted per process). New reference. */
+/* Replaces a secret value through engine_redact_value() (engine.h). New reference. */
 json_t *diff_redact_value(const char *value, size_t len);
 /* Numeric equality that treats 8 and 8.0 as the same. */
 int diff_value_equal(const json_t *a, const json_t *b);

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "doc/doc.h"
+#include "engine/engine.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/banned.h"
@@ -108,9 +108,6 @@ diff_value_equal(const json_t *a, const json_t *b)
 
 /* ---- secrets ---- */
 
-static unsigned char redact_salt[32];
-static int redact_salt_ready;
-
 int
 diff_is_secret_name(const char *name)
 {
@@ -141,33 +138,9 @@ diff_is_secret_name(const char *name)
 json_t *
 diff_redact_value(const char *value, size_t len)
 {
-	char hex[65], out[40];
-	unsigned char *tmp;
-
-	/* A salt drawn once per process: both sides of one run hash alike, and
-	 * no hash can be looked up against a list of guesses outside it. */
-	if (!redact_salt_ready) {
-		size_t got = 0;
-
-		while (got < sizeof(redact_salt)) {
-			ssize_t r = getrandom(redact_salt + got, sizeof(redact_salt) - got, 0);
-
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-		}
-		redact_salt_ready = 1;
-	}
-	tmp = malloc(sizeof(redact_salt) + len + 1);
-	if (tmp == NULL)
-		return NULL;
-	memcpy(tmp, redact_salt, sizeof(redact_salt));
-	if (len > 0)
-		memcpy(tmp + sizeof(redact_salt), value, len);
-	doc_sha256_hex(tmp, sizeof(redact_salt) + len, hex);
-	free(tmp);
-	snprintf(out, sizeof(out), "<redacted:%.12s>", hex);
-	return json_string(out);
+	/* One scheme with the engine's settings, so a secret flag and a secret
+	 * field holding the same value show the same token. */
+	return engine_redact_value(value, len);
 }
 
 /* ---- quantities ---- */

@@ -99,4 +99,15 @@ void engine_argv_free(char **argv);
  * setting: a known secret setting gets the value "(redacted)". */
 int engine_name_is_secret(const char *name);
 
+/* What stands for a secret value (an API key flag, an HF_TOKEN env value):
+ * "<redacted:" + 12 hex of SHA-256 under a per-process salt + ">", so equal
+ * values compare equal within one run and nothing can be looked up outside
+ * it; a value that is already an install HMAC ("hmac-sha256:<hex>") is kept.
+ * engine_redact_text() writes it into out (ENGINE_REDACTED_MAX bytes is
+ * always enough); engine_redact_value() returns it as a new JSON string.
+ * Thread-safe. */
+#define ENGINE_REDACTED_MAX 160
+void engine_redact_text(const char *value, size_t len, char *out, size_t outsz);
+json_t *engine_redact_value(const char *value, size_t len);
+
 #endif

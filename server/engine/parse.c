@@ -22,7 +22,6 @@
 #include "util/banned.h"
 
 #define SHELL_MAX_NESTING 4
-#define REDACTED "(redacted)"
 #define RAW_POSITIONAL "<positional>"
 
 struct engine_parse {
@@ -401,7 +400,8 @@ take_value(struct flagrun *fr, const struct knob *kb, const char *name, const ch
 		if (arr == NULL)
 			return err_set(e, ERR_NOMEM, "out of memory parsing engine settings");
 		while (fr->i < fr->n && !flag_like(fr->w[fr->i])) {
-			json_t *item = knob_secret(kb, name) ? json_string(REDACTED) :
+			json_t *item = knob_secret(kb, name) ?
+			    engine_redact_value(fr->w[fr->i], strlen(fr->w[fr->i])) :
 			    json_string(fr->w[fr->i]);
 			json_array_append_new(arr, item);
 			fr->i++;
@@ -415,7 +415,7 @@ take_value(struct flagrun *fr, const struct knob *kb, const char *name, const ch
 	}
 	fr->i++;
 	if (knob_secret(kb, name))
-		return put(p, name, json_string(REDACTED), ENGINE_SRC_ARG, raw, e);
+		return put(p, name, engine_redact_value(next, strlen(next)), ENGINE_SRC_ARG, raw, e);
 	return put(p, name, typed(k, t, next), ENGINE_SRC_ARG, raw, e);
 }
 
@@ -427,7 +427,7 @@ put_with_value(struct flagrun *fr, const struct knob *kb, const char *name, cons
 	json_t *v;
 
 	if (knob_secret(kb, name))
-		return put(p, name, json_string(REDACTED), ENGINE_SRC_ARG, raw, e);
+		return put(p, name, engine_redact_value(sval, strlen(sval)), ENGINE_SRC_ARG, raw, e);
 	if (kb != NULL && kb->type == KNOB_LIST) {
 		v = json_array();
 		if (v != NULL)
@@ -463,7 +463,7 @@ long_flag(struct flagrun *fr, const char *a, struct err *e)
 		kb = knowledge_by_prefix(p->kind, key);
 	name = kb != NULL ? kb->pub.name : key;
 	if (dot != NULL) {
-		char path[256];
+		char path[256], red[ENGINE_REDACTED_MAX + 2];
 		const char *sval = NULL;
 
 		snprintf(path, sizeof(path), "%.*s", (int)(klen - (size_t)(dot - body) - 1), dot + 1);
@@ -471,8 +471,13 @@ long_flag(struct flagrun *fr, const char *a, struct err *e)
 			sval = eq + 1;
 		else if (fr->i < fr->n && !flag_like(fr->w[fr->i]))
 			sval = fr->w[fr->i++];
-		if (knob_secret(kb, name) || engine_name_is_secret(path))
-			sval = "\"" REDACTED "\"";
+		if ((knob_secret(kb, name) || engine_name_is_secret(path)) && sval != NULL) {
+			engine_redact_text(sval, strlen(sval), red + 1, sizeof(red) - 2);
+			red[0] = '"';
+			red[strlen(red) + 1] = '\0';
+			red[strlen(red)] = '"';
+			sval = red;
+		}
 		return put_dotted(p, name, path, sval, raw, e);
 	}
 	if (eq != NULL)
@@ -603,7 +608,7 @@ env_setting(struct engine_parse *p, const char *name, const char *val, struct er
 	if (sname == NULL)
 		return 0;
 	if (knob_secret(kb, name))
-		return put(p, sname, json_string(REDACTED), ENGINE_SRC_ENV, name, e);
+		return put(p, sname, engine_redact_value(val, strlen(val)), ENGINE_SRC_ENV, name, e);
 	if (kb != NULL && kb->type == KNOB_LIST) {
 		json_t *arr = json_array();
 

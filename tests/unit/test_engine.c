@@ -119,6 +119,20 @@ expect_str(const struct engine_parse *p, const char *name, const char *want)
 	}
 }
 
+/* A secret setting holds a salted hash token, never the value. */
+static void
+expect_redacted(const struct engine_parse *p, const char *name)
+{
+	const struct engine_setting *s = engine_parse_get(p, name);
+
+	if (s == NULL)
+		fail_msg("no setting '%s'", name);
+	if (!json_is_string(s->value) || strncmp(json_string_value(s->value), "<redacted:", 10) != 0) {
+		char *got = json_dumps(s->value, JSON_ENCODE_ANY);
+		fail_msg("setting '%s' is %s, want a <redacted:...> token", name, got);
+	}
+}
+
 static void
 expect_int(const struct engine_parse *p, const char *name, long long want)
 {
@@ -248,7 +262,7 @@ test_corpus_vllm(void **state)
 	assert_non_null(s);
 	assert_string_equal(json_string_value(json_object_get(s->value, "kv_role")), "kv_both");
 	/* The literal API key in the args never becomes a value. */
-	expect_str(p, "api_key", "(redacted)");
+	expect_redacted(p, "api_key");
 	engine_parse_free(p);
 
 	/* Image entry point with args only: "serve MODEL" positional. */
@@ -399,8 +413,8 @@ test_corpus_triton_nim(void **state)
 	expect_str(p, "served_model_name", "google/gemma-3-27b-it");
 	expect_str(p, "log_level", "TRACE");
 	/* The literal NGC key and HF token are redacted. */
-	expect_str(p, "ngc_api_key", "(redacted)");
-	expect_str(p, "hf_token", "(redacted)");
+	expect_redacted(p, "ngc_api_key");
+	expect_redacted(p, "hf_token");
 	engine_parse_free(p);
 }
 
@@ -529,7 +543,7 @@ test_tgi_env_twin(void **state)
 	    "{\"name\":\"API_KEY\",\"value\":\"canary-secret-1\"}]}");
 	expect_int(c, "max_total_tokens", 2048);
 	assert_int_equal(engine_parse_get(c, "max_total_tokens")->source, ENGINE_SRC_ARG);
-	expect_str(c, "api_key", "(redacted)");
+	expect_redacted(c, "api_key");
 	engine_parse_free(a);
 	engine_parse_free(b);
 	engine_parse_free(c);
@@ -552,11 +566,43 @@ test_no_secret_leaks(void **state)
 	text = json_dumps(j, 0);
 	assert_null(strstr(text, "canary"));
 	expect_str(p, "model", "m");
-	expect_str(p, "api_key", "(redacted)");
+	expect_redacted(p, "api_key");
 	assert_int_equal(engine_parse_get(p, "api_key")->source, ENGINE_SRC_ARG);
 	free(text);
 	json_decref(j);
 	engine_parse_free(p);
+}
+
+/* A rotated secret shows as a change, an unchanged one does not, and an install
+ * HMAC (what the collector stores) passes through as itself. */
+static void
+test_secret_rotation_visible(void **state)
+{
+	const char *hmac = "hmac-sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct engine_parse *a, *b, *c, *h;
+	char body[512];
+
+	(void)state;
+	a = parse_json("{\"image\":\"vllm/vllm-openai:v0.9.0\",\"args\":[\"serve\",\"m\","
+	    "\"--api-key\",\"sk-first\"]}");
+	b = parse_json("{\"image\":\"vllm/vllm-openai:v0.9.0\",\"args\":[\"serve\",\"m\","
+	    "\"--api-key=sk-first\"]}");
+	c = parse_json("{\"image\":\"vllm/vllm-openai:v0.9.0\",\"args\":[\"serve\",\"m\","
+	    "\"--api-key\",\"sk-second\"]}");
+	snprintf(body, sizeof(body), "{\"image\":\"vllm/vllm-openai:v0.9.0\",\"args\":[\"serve\","
+	    "\"m\",\"--api-key\",\"%s\"]}", hmac);
+	h = parse_json(body);
+	expect_redacted(a, "api_key");
+	assert_true(json_equal(engine_parse_get(a, "api_key")->value,
+	    engine_parse_get(b, "api_key")->value));
+	assert_false(json_equal(engine_parse_get(a, "api_key")->value,
+	    engine_parse_get(c, "api_key")->value));
+	assert_null(strstr(json_string_value(engine_parse_get(c, "api_key")->value), "second"));
+	expect_str(h, "api_key", hmac);
+	engine_parse_free(a);
+	engine_parse_free(b);
+	engine_parse_free(c);
+	engine_parse_free(h);
 }
 
 static void
@@ -783,6 +829,7 @@ main(void)
 		cmocka_unit_test(test_unknown_engine),
 		cmocka_unit_test(test_detection),
 		cmocka_unit_test(test_knowledge),
+		cmocka_unit_test(test_secret_rotation_visible),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
