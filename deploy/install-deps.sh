@@ -17,7 +17,7 @@ pkgs="build-essential cmake pkg-config libcivetweb-dev libcurl4-openssl-dev libj
 libsqlite3-dev libyaml-dev libssl-dev libarchive-dev"
 if [ $want_test -eq 1 ]; then
 	# prometheus: the Prometheus path is tested against the real server (test_prometheus).
-	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl prometheus"
+	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl prometheus chromium"
 fi
 
 missing=""
@@ -26,8 +26,9 @@ for p in $pkgs; do
 		missing="$missing $p"
 	fi
 done
-# Node.js and npm run the OpenAPI linter and the browser tests; any Node >= 20 will do.
-if [ $want_test -eq 1 ] && ! command -v npm >/dev/null 2>&1; then
+# Node.js and npm fetch the dashboard's libraries (web/package-lock.json, compiled
+# into the binary) and run the OpenAPI linter and the browser tests; any Node >= 20 will do.
+if ! command -v npm >/dev/null 2>&1; then
 	missing="$missing nodejs npm"
 fi
 
@@ -45,4 +46,10 @@ if [ -n "$missing" ]; then
 	done
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The dashboard's pinned npm libraries (uPlot, diff2html), which the build embeds.
+web="$(cd "$(dirname "$0")/.." && pwd)/web"
+if [ -f "$web/package-lock.json" ] && { [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules" ]; }; then
+	npm ci --prefix "$web" --no-audit --no-fund --loglevel=error
 fi

@@ -74,6 +74,11 @@ int http_auth(struct store *st, int anonymous_read, const char *method, const ch
  * with ERR_NOT_FOUND / ERR_TOO_LARGE / ERR_IO. */
 int http_static_read(const char *web_dir, const char *rel, struct buf *out,
     const char **ctype, struct err *e);
+/* static.c: the dashboard file `rel` compiled into the binary. Returns 0 with
+ * *data (static, not to be freed), *len, *ctype and a quoted ETag in etag, or
+ * -1 when there is no such file. */
+int http_static_embedded(const char *rel, const unsigned char **data, size_t *len,
+    const char **ctype, char *etag, size_t etagsz);
 
 /* runner.c: runs fn(arg) on this worker's companion thread, which has an
  * HTTP_HANDLER_STACK_BYTES stack (CivetWeb's own workers have 100 KiB), and

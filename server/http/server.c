@@ -43,7 +43,7 @@ struct http_server {
 	const struct config *cfg;
 	struct store *store;
 	struct api_services svc;
-	char web_dir[PATH_MAX];     /* canonical; "" when there is no dashboard folder */
+	char web_dir[PATH_MAX];     /* canonical; "" serves the embedded dashboard */
 	char url[192];
 	size_t max_body;
 };
@@ -453,23 +453,40 @@ parse_json_body(struct exchange *x, const struct buf *body, json_t **out, struct
 static void
 serve_static(struct exchange *x, const char *path)
 {
-	char rel[PATH_MAX];
+	char rel[PATH_MAX], etag[48], extra[96];
 	struct buf body = BUF_INIT(HTTP_MAX_STATIC_BYTES);
 	struct err e = ERR_INIT;
-	const char *ctype = NULL;
+	const char *ctype = NULL, *inm;
+	const unsigned char *data = NULL;
+	size_t len = 0;
 
 	x->slot = HTTP_ROUTE_STATIC;
-	if (x->h->web_dir[0] == '\0' || http_static_path(path, rel, sizeof(rel)) < 0 ||
-	    http_static_read(x->h->web_dir, rel, &body, &ctype, &e) < 0) {
-		if (e.code != ERR_OK && e.code != ERR_NOT_FOUND) {
-			send_err(x, &e, NULL);
-		} else {
-			x->slot = HTTP_ROUTE_UNMATCHED;
-			send_error(x, 404, "not_found", "no such page", NULL);
-		}
+	if (http_static_path(path, rel, sizeof(rel)) < 0)
+		goto notfound;
+	if (x->h->web_dir[0] == '\0') {
+		/* The dashboard compiled into the binary: revalidated by its ETag. */
+		if (http_static_embedded(rel, &data, &len, &ctype, etag, sizeof(etag)) < 0)
+			goto notfound;
+		snprintf(extra, sizeof(extra), "ETag: %s\r\n", etag);
+		inm = mg_get_header(x->conn, "If-None-Match");
+		if (inm != NULL && strcmp(inm, etag) == 0)
+			send_response(x, 304, NULL, NULL, 0, extra, "no-cache");
+		else
+			send_response(x, 200, ctype, (const char *)data, len, extra, "no-cache");
 		goto out;
 	}
+	if (http_static_read(x->h->web_dir, rel, &body, &ctype, &e) < 0) {
+		if (e.code != ERR_OK && e.code != ERR_NOT_FOUND) {
+			send_err(x, &e, NULL);
+			goto out;
+		}
+		goto notfound;
+	}
 	send_response(x, 200, ctype, buf_str(&body), buf_len(&body), NULL, "no-cache");
+	goto out;
+notfound:
+	x->slot = HTTP_ROUTE_UNMATCHED;
+	send_error(x, 404, "not_found", "no such page", NULL);
 out:
 	buf_release(&body);
 }
@@ -801,49 +818,20 @@ lib_init(void)
 	mg_init_library(0);
 }
 
-/* The dashboard folder: the configured one, else the source tree's web/
- * (a build that runs in place), else the installed copy. */
+/* The dashboard folder when `web_dir` is configured (development, or a
+ * customised copy); otherwise "" and the files compiled into the binary. */
 static int
 find_web_dir(const struct config *cfg, char *out, size_t outsz, struct err *e)
 {
-	/* The first default is the installed copy next to the binary
-	 * (BINDIR/../share/skewd/web), so an install moved to another prefix
-	 * (`cmake --install --prefix`, a container image) serves its own copy. */
-	const char *defaults[] = { NULL, SKEWD_WEB_DIR_SOURCE, SKEWD_WEB_DIR_INSTALLED };
-	char real[PATH_MAX], exe[PATH_MAX], beside[PATH_MAX + 32];
+	char real[PATH_MAX];
 	struct stat st;
-	ssize_t n;
-	size_t i;
 
 	out[0] = '\0';
-	if (cfg->web_dir != NULL) {
-		if (realpath(cfg->web_dir, real) == NULL || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
-			return err_set(e, ERR_IO, "web_dir '%s' is not a readable folder", cfg->web_dir);
-		snprintf(out, outsz, "%s", real);
+	if (cfg->web_dir == NULL)
 		return 0;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			snprintf(beside, sizeof(beside), "%s/../share/skewd/web", exe);
-			defaults[0] = beside;
-		}
-	}
-	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		if (defaults[i] == NULL)
-			continue;
-		if (realpath(defaults[i], real) != NULL && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-			snprintf(out, outsz, "%s", real);
-			return 0;
-		}
-	}
-	log_warn("no dashboard folder found (looked in %s and %s); set web_dir to serve it",
-	    SKEWD_WEB_DIR_SOURCE, SKEWD_WEB_DIR_INSTALLED);
+	if (realpath(cfg->web_dir, real) == NULL || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_set(e, ERR_IO, "web_dir '%s' is not a readable folder", cfg->web_dir);
+	snprintf(out, outsz, "%s", real);
 	return 0;
 }
 

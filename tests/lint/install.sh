@@ -46,6 +46,9 @@ present bin/skewd
 present etc/skewd/skewd.yaml
 present share/skewd/web/
 present share/skewd/web/index.html
+present share/skewd/web/app.js
+present share/skewd/web/node_modules/uplot/dist/uPlot.iife.min.js
+present share/skewd/web/node_modules/diff2html/bundles/js/diff2html.min.js
 for f in "$src"/migrations/*.sql; do
 	present "share/skewd/migrations/$(basename "$f")"
 	cmp -s "$f" "$p/share/skewd/migrations/$(basename "$f")" && ok || bad "installed $(basename "$f") differs"
@@ -71,6 +74,8 @@ SKEWD_DATA_DIR=$tmp/data "$p/bin/skewd" migrate --config "$tmp/all.yaml" >"$tmp/
     bad "the default config with every key uncommented is refused: $(cat "$tmp/out")"
 
 # The installed binary, on the installed config.
+# The dashboard is compiled into the binary; the installed copy is what
+# web_dir can name (a marker tells the two apart).
 marker="skewd-install-marker-$$"
 echo "<!-- $marker -->" >>"$p/share/skewd/web/index.html"
 SKEWD_DATA_DIR=$tmp/data SKEWD_LISTEN=127.0.0.1:0 "$p/bin/skewd" serve --config "$p/etc/skewd/skewd.yaml" \
@@ -92,7 +97,9 @@ if [ -n "$url" ]; then
 		[ "$code" = 200 ] && ok || bad "installed skewd: $path answered $code"
 	done
 	curl -s "$url/" >"$tmp/index.html"
-	grep -q "$marker" "$tmp/index.html" && ok || bad "the dashboard is not served from the installed copy beside the binary"
+	cmp -s "$tmp/index.html" "$src/web/index.html" && ok || bad "the dashboard compiled into the binary is not served at /"
+	curl -s "$url/node_modules/uplot/dist/uPlot.iife.min.js" >"$tmp/uplot.js"
+	cmp -s "$tmp/uplot.js" "$src/web/node_modules/uplot/dist/uPlot.iife.min.js" && ok || bad "the embedded uPlot is not served"
 	kill -TERM "$pid"
 	wait "$pid"
 	rc=$?
@@ -100,6 +107,28 @@ if [ -n "$url" ]; then
 	[ $rc -eq 0 ] && ok || bad "installed skewd exited $rc on SIGTERM: $(tail -3 "$tmp/serve.err")"
 else
 	bad "the installed skewd did not start: $(tail -5 "$tmp/serve.err")"
+fi
+
+# web_dir names the installed copy: that copy is served instead.
+SKEWD_WEB_DIR=$p/share/skewd/web SKEWD_DATA_DIR=$tmp/data SKEWD_LISTEN=127.0.0.1:0 "$p/bin/skewd" serve \
+    --config "$p/etc/skewd/skewd.yaml" >"$tmp/serve2.out" 2>"$tmp/serve2.err" &
+pid=$!
+url=
+i=0
+while [ $i -lt 300 ]; do
+	url=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$tmp/serve2.out")
+	[ -n "$url" ] && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -n "$url" ]; then
+	curl -s "$url/" | grep -q "$marker" && ok || bad "web_dir=share/skewd/web: the installed copy is not served"
+	kill -TERM "$pid"
+	wait "$pid"
+	pid=
+else
+	bad "the installed skewd with web_dir did not start: $(tail -5 "$tmp/serve2.err")"
 fi
 
 # The installed migrations are the compiled-in ones.

@@ -1,0 +1,445 @@
+// dashboard.mjs - end-to-end tests of the dashboard in real headless Chromium.
+//
+// Starts `skewd demo` (the simulated cluster with the regressed vLLM workload)
+// from a temporary tree whose fixture states carry an XSS label, creates
+// viewer/editor/admin tokens against its data folder, and walks the pages the
+// way a person would. Screenshots go to $SKEWD_ARTIFACTS (default
+// tests/artifacts). Prints "N passed, N failed" and exits non-zero on a failure.
+//
+//   node tests/browser/dashboard.mjs          (SKEWD_BIN, SKEWD_SOURCE_DIR from the env)
+
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const src = process.env.SKEWD_SOURCE_DIR || path.resolve(here, '../..');
+const bin = process.env.SKEWD_BIN || path.join(src, 'build/skewd');
+const artifacts = process.env.SKEWD_ARTIFACTS || path.join(src, 'tests/artifacts');
+const require = createRequire(path.join(src, 'tests/package.json'));
+const { chromium } = require('playwright-core');
+
+const XSS = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>';
+let passed = 0, failed = 0;
+const skipped = [];
+
+function ok(name) {
+	passed++;
+	console.log(`ok   ${name}`);
+}
+function bad(name, why) {
+	failed++;
+	console.log(`FAIL ${name}: ${why}`);
+}
+async function check(name, fn) {
+	try {
+		const r = await fn();
+		if (r === false)
+			bad(name, 'condition false');
+		else
+			ok(name);
+	} catch (e) {
+		bad(name, e.message.split('\n').slice(0, 4).join(' | '));
+	}
+}
+function assert(c, msg) {
+	if (!c)
+		throw new Error(msg);
+}
+
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.listen(0, '127.0.0.1', () => {
+			const p = s.address().port;
+			s.close(() => resolve(p));
+		});
+		s.on('error', reject);
+	});
+}
+
+// A tree the demo finds its fixtures in: bin/skewd, tests/fixtures/cluster
+// (a copy, with the XSS strings added to the current state) and the role file.
+function makeTree(tmp) {
+	const root = path.join(tmp, 'tree');
+	fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+	fs.copyFileSync(bin, path.join(root, 'bin/skewd'));
+	fs.chmodSync(path.join(root, 'bin/skewd'), 0o755);
+	fs.cpSync(path.join(src, 'tests/fixtures/cluster'), path.join(root, 'tests/fixtures/cluster'), { recursive: true });
+	fs.mkdirSync(path.join(root, 'deploy/kubernetes'), { recursive: true });
+	fs.copyFileSync(path.join(src, 'deploy/kubernetes/clusterrole-collector.yaml'),
+	    path.join(root, 'deploy/kubernetes/clusterrole-collector.yaml'));
+	const f = path.join(root, 'tests/fixtures/cluster/current/10-vllm-llama.yaml');
+	const y = fs.readFileSync(f, 'utf8');
+	// The Deployment's own labels and annotations (the first "app: vllm-llama"
+	// and the first annotations block): a label value and an annotation with markup.
+	const quoted = XSS.replace(/'/g, "''");
+	const withXss = y.replace('  labels:\n    app: vllm-llama\n',
+	    `  labels:\n    app: vllm-llama\n    team: '${quoted}'\n`)
+	    .replace('  annotations:\n', `  annotations:\n    skewd.test/xss: '${quoted}'\n`);
+	assert(withXss !== y, 'the fixture copy did not take the XSS strings');
+	fs.writeFileSync(f, withXss);
+	return root;
+}
+
+async function startDemo(root, data, port) {
+	const log = fs.openSync(path.join(artifacts, 'demo.log'), 'w');
+	const child = spawn(path.join(root, 'bin/skewd'), ['demo', '--listen', `127.0.0.1:${port}`, '--data-dir', data],
+	    { stdio: ['ignore', log, log] });
+	const url = `http://127.0.0.1:${port}`;
+	for (let i = 0; i < 300; i++) {
+		await new Promise((r) => setTimeout(r, 100));
+		if (child.exitCode !== null)
+			throw new Error('skewd demo exited: ' + fs.readFileSync(path.join(artifacts, 'demo.log'), 'utf8').slice(-600));
+		const text = fs.readFileSync(path.join(artifacts, 'demo.log'), 'utf8');
+		if (text.includes('listening on'))
+			return { child, url };
+	}
+	child.kill('SIGTERM');
+	throw new Error('skewd demo did not start in 30 s');
+}
+
+function makeToken(root, data, name, role) {
+	const cfg = path.join(data, '..', 'cfg.yaml');
+	fs.writeFileSync(cfg, `data_dir: ${data}\n`);
+	const out = execFileSync(path.join(root, 'bin/skewd'), ['token', 'create', '--name', name, '--role', role, '--config', cfg],
+	    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+	const t = out.split('\n').find((l) => l.startsWith('skewd_'));
+	assert(t, `no token in: ${out}`);
+	return t.trim();
+}
+
+// Pages share the one persistent context (a fresh profile); the token lives in
+// each tab's sessionStorage, so pages do not see each other's sign-in.
+async function newPage(ctx, url, tok, opts = {}) {
+	const page = await ctx.newPage();
+	await page.setViewportSize(opts.viewport || { width: 1280, height: 900 });
+	await page.emulateMedia({ colorScheme: opts.scheme || 'light' });
+	page.errors = [];
+	page.dialogs = [];
+	page.on('pageerror', (e) => page.errors.push(e.message));
+	page.on('console', (m) => {
+		if (m.type() === 'error' && /Content Security Policy|Refused/.test(m.text()))
+			page.errors.push(m.text());
+	});
+	page.on('dialog', (d) => {
+		page.dialogs.push(d.message());
+		d.dismiss().catch(() => {});
+	});
+	if (tok)
+		await page.addInitScript((t) => sessionStorage.setItem('skewd.token', t), tok);
+	return page;
+}
+
+async function ready(page) {
+	await page.waitForFunction(() => document.getElementById('view').dataset.ready !== undefined &&
+	    document.getElementById('view').dataset.ready === String(document.getElementById('view').dataset.ready), null,
+	    { timeout: 15000 });
+	await page.waitForFunction(() => !document.querySelector('#view p.muted') ||
+	    document.querySelector('#view p.muted').textContent !== 'Loading…', null, { timeout: 15000 });
+}
+
+async function goto(page, url) {
+	await page.evaluate(() => { delete document.getElementById('view').dataset.ready; }).catch(() => {});
+	if (page.url() === url)
+		await page.reload();
+	else
+		await page.goto(url);
+	await page.waitForFunction(() => document.getElementById('view').dataset.ready !== undefined, null, { timeout: 15000 });
+}
+
+async function shot(page, name) {
+	await page.screenshot({ path: path.join(artifacts, name + '.png'), fullPage: true });
+}
+
+async function api(url, method, p, tok, body) {
+	const r = await fetch(url + p, {
+		method, headers: { Authorization: 'Bearer ' + tok, 'Content-Type': 'application/json' },
+		body: body ? JSON.stringify(body) : undefined,
+	});
+	return { status: r.status, body: await r.text() };
+}
+
+const TARGET = '#/targets/demo/llm/deployment/vllm-llama';
+
+async function main() {
+	fs.mkdirSync(artifacts, { recursive: true });
+	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skewd-browser-'));
+	const root = makeTree(tmp);
+	const data = path.join(tmp, 'data');
+	const port = await freePort();
+	const { child, url } = await startDemo(root, data, port);
+	const profile = path.join(tmp, 'profile');
+	// Playwright passes --user-data-dir itself: the fresh profile folder given here.
+	const browser = await chromium.launchPersistentContext(profile, {
+		executablePath: '/usr/bin/chromium',
+		headless: true,
+		acceptDownloads: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	try {
+		const viewer = makeToken(root, data, 'browser-viewer', 'viewer');
+		const editor = makeToken(root, data, 'browser-editor', 'editor');
+		const admin = makeToken(root, data, 'browser-admin', 'admin');
+		await run(browser, url, { viewer, editor, admin });
+	} finally {
+		await browser.close().catch(() => {});
+		child.kill('SIGTERM');
+		await new Promise((r) => child.exitCode !== null ? r() : child.on('exit', r));
+		fs.rmSync(tmp, { recursive: true, force: true });
+	}
+}
+
+async function run(browser, url, tok) {
+	await check('the served page sends a CSP that forbids inline script', async () => {
+		const r = await fetch(url + '/');
+		const csp = r.headers.get('content-security-policy') || '';
+		assert(/default-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), `CSP: ${csp}`);
+		assert((await r.text()).includes('app.js'), 'index.html does not load app.js');
+	});
+
+	// The demo pulls "last good" then "current"; the drift needs a baseline on
+	// the first snapshot, which an editor marks through the API (the UI marks
+	// one further down).
+	const snaps = JSON.parse((await api(url, 'GET', '/api/v1/targets/demo/llm/deployment/vllm-llama/snapshots', tok.editor)).body);
+	const ids = snaps.snapshots.map((s) => s.id);
+	const first = Math.min(...ids), latest = Math.max(...ids);
+	const put = await api(url, 'PUT', '/api/v1/targets/demo/llm/deployment/vllm-llama/baseline', tok.editor,
+	    { snapshot: first, note: 'before the upgrade <b>bold?</b>' });
+	await check('an editor sets the baseline on the last-good snapshot (API)', () => assert(put.status === 200, put.body));
+
+	const page = await newPage(browser, url, tok.viewer);
+	await check('overview lists the drifted target with badges, worst severity and verdict', async () => {
+		await goto(page, url + '/#/');
+		const row = page.locator('#targets tr[data-target="demo/llm/deployment/vllm-llama"]');
+		await row.waitFor({ timeout: 10000 });
+		const text = await row.innerText();
+		for (const want of ['vllm-llama', 'runtime', 'hardware', 'critical'])
+			assert(text.includes(want), `row lacks ${want}: ${text}`);
+		await page.waitForFunction(() => {
+			const c = document.querySelector('tr[data-target="demo/llm/deployment/vllm-llama"] td.verdict-cell');
+			return c && c.textContent !== '…';
+		}, null, { timeout: 10000 });
+		const v = await row.locator('td.verdict-cell').innerText();
+		assert(/\w/.test(v) && v !== '—', `verdict cell: ${v}`);
+		assert((await page.locator('#clusters').innerText()).includes('demo'), 'cluster health missing');
+	});
+	await check('overview filters: drifted only and search keep the URL', async () => {
+		await page.check('#f-drifted');
+		assert(await page.locator('#targets tbody tr[data-target]').count() === 1, 'drifted-only does not filter');
+		await page.fill('#f-q', 'gemma');
+		assert(await page.locator('#targets tbody tr[data-target]').count() === 0, 'search does not filter');
+		assert(page.url().includes('drifted=1') && page.url().includes('q=gemma'), `url ${page.url()}`);
+		await page.reload();
+		await page.waitForSelector('#f-q');
+		assert(await page.inputValue('#f-q') === 'gemma', 'filters not restored from the URL');
+		await page.fill('#f-q', '');
+		await page.uncheck('#f-drifted');
+	});
+	await shot(page, 'overview');
+
+	await check('open the target: categorised diff with the expected changes', async () => {
+		await page.click('#targets a:text("vllm-llama")');
+		await page.waitForSelector('#diff .group', { timeout: 10000 });
+		assert(page.url().includes('#/targets/demo/llm/deployment/vllm-llama'), page.url());
+		const cats = await page.locator('#diff .group').evaluateAll((els) => els.map((e) => e.dataset.category));
+		assert(cats[0] === 'hardware' && cats.includes('runtime'), `groups: ${cats}`);
+		const runtime = await page.locator('#diff .group[data-category="runtime"]').innerText();
+		for (const want of ['max_model_len', '32768', '8192', 'dtype', 'bfloat16', 'float16', 'digest'])
+			assert(runtime.includes(want), `runtime group lacks ${want}`);
+		const hw = await page.locator('#diff .group[data-category="hardware"]').innerText();
+		assert(hw.includes('NVIDIA-L4') && hw.includes('critical'), 'hardware group lacks the GPU change');
+	});
+	await check('identity shows pods with node, GPU and digest; baseline note is text', async () => {
+		const id = await page.locator('#identity').innerText();
+		for (const want of ['vllm-llama-pod-0', 'node-0', 'NVIDIA-L4', 'sha256:'])
+			assert(id.includes(want), `identity lacks ${want}`);
+		const b = await page.locator('#baseline').innerText();
+		assert(b.includes('before the upgrade <b>bold?</b>') && b.includes('browser-editor'), `baseline: ${b}`);
+	});
+	await check('verdict with reasons', async () => {
+		const v = await page.locator('#verdict').innerText();
+		assert(await page.locator('#verdict .reasons li').count() > 0, 'no reasons');
+		assert(/since last good/.test(v), v.slice(0, 200));
+	});
+	await check('side-by-side YAML diff from the patch', async () => {
+		const del = await page.locator('#yaml td.del').allInnerTexts();
+		const ins = await page.locator('#yaml td.ins').allInnerTexts();
+		assert(del.some((t) => t.includes('--max-model-len=32768')), 'no deleted max-model-len line');
+		assert(ins.some((t) => t.includes('--max-model-len=8192')), 'no inserted max-model-len line');
+	});
+	await check('timeline marks the baseline', async () => {
+		const b = await page.locator('#timeline li.is-baseline').innerText();
+		assert(b.includes(`#${first}`) && b.includes('baseline'), b);
+	});
+	const charts = await page.locator('#charts figure.chart').count();
+	if (charts === 0) {
+		skipped.push('charts: the demo\'s verdict carries no metric figures');
+	} else {
+		await check('charts drawn (uPlot canvas with a non-zero size)', async () => {
+			await page.waitForSelector('#charts canvas', { timeout: 5000 });
+			const sizes = await page.locator('#charts canvas').evaluateAll((cs) => cs.map((c) => [c.width, c.height]));
+			assert(sizes.length === charts && sizes.every(([w, hh]) => w > 0 && hh > 0), JSON.stringify(sizes));
+		});
+	}
+	await check('a viewer sees no editor or admin actions', async () => {
+		assert(await page.locator('#mark-form').count() === 0, 'mark form shown to a viewer');
+		assert(await page.locator('#create-bundle').count() === 0, 'bundle button shown to a viewer');
+		assert(await page.locator('#nav-admin').isHidden(), 'admin link shown to a viewer');
+		assert((await page.locator('#actions').innerText()).includes('editor role'), 'no explanation');
+	});
+	await check('the XSS label and annotation stay text and never run', async () => {
+		const html = await page.content();
+		assert(html.includes('&lt;img src=x onerror='), 'the XSS string is not on the page as text');
+		const flag = await page.evaluate(() => window.__xss);
+		assert(flag === undefined, `window.__xss = ${flag}`);
+		assert(page.dialogs.length === 0, `dialogs: ${page.dialogs}`);
+		assert(await page.locator('#view img').count() === 0, 'an <img> element was created from data');
+	});
+	await check('compare any two snapshots', async () => {
+		await page.selectOption('#cmp-from', String(latest));
+		await page.selectOption('#cmp-to', String(first));
+		await page.click('#snapshots button[type=submit]');
+		await page.waitForFunction(() => location.hash.includes('from='));
+		const want = `snapshot ${latest} → snapshot ${first}`;
+		await page.waitForFunction((w) => (document.querySelector('#diff')?.innerText || '').includes(w), want,
+		    { timeout: 10000 });
+		assert(await page.locator('#diff .group').count() > 0, 'no change groups in the reverse comparison');
+	});
+	await check('no script error and no CSP violation on the viewer pages', () =>
+	    assert(page.errors.length === 0, page.errors.join(' | ')));
+	await goto(page, url + '/' + TARGET);
+	await page.waitForSelector('#diff .group');
+	await shot(page, 'target');
+	await page.close();
+
+	// The editor: mark last good through the form, create a bundle, download it.
+	const ed = await newPage(browser, url, tok.editor, { scheme: 'dark' });
+	await goto(ed, url + '/' + TARGET);
+	await ed.waitForSelector('#mark-form');
+	await check('an editor marks the latest snapshot as last good with a note', async () => {
+		await ed.selectOption('#mark-snapshot', String(latest));
+		await ed.fill('#mark-note', 'known good after the rollback');
+		await ed.click('#mark-form button[type=submit]');
+		await ed.waitForFunction(() => /known good after the rollback/.test(document.querySelector('#baseline')?.innerText || ''),
+		    null, { timeout: 10000 });
+		const b = JSON.parse((await api(url, 'GET', '/api/v1/targets/demo/llm/deployment/vllm-llama/baseline', tok.editor)).body);
+		assert(b.snapshot_id === latest && b.set_by === 'browser-editor', JSON.stringify(b));
+		await ed.waitForSelector('#diff');
+		assert((await ed.locator('#diff').innerText()).includes('No drift'), 'the diff after marking latest is not empty');
+	});
+	// Back to the regressed state for the bundle.
+	await api(url, 'PUT', '/api/v1/targets/demo/llm/deployment/vllm-llama/baseline', tok.editor, { snapshot: first, note: 'last good' });
+	await goto(ed, url + '/' + TARGET);
+	await ed.waitForSelector('#create-bundle');
+	let bundleUrl = null;
+	await check('an editor creates a bundle and gets its stable link', async () => {
+		await ed.click('#create-bundle');
+		await ed.waitForSelector('#bundle-result .bundle-link', { timeout: 30000 });
+		bundleUrl = await ed.locator('#bundle-result .bundle-link').getAttribute('href');
+		assert(/^\/b\/[A-Za-z0-9_-]+$/.test(bundleUrl), `link ${bundleUrl}`);
+		const r = await fetch(url + bundleUrl, { redirect: 'manual' });
+		assert(r.status < 400, `${bundleUrl} answered ${r.status}`);
+	});
+	await shot(ed, 'target-editor-dark');
+	await check('the bundle downloads and its MANIFEST.sha256 matches its files', async () => {
+		const [dl] = await Promise.all([ed.waitForEvent('download', { timeout: 20000 }),
+			ed.click('#bundle-result button.download')]);
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skewd-bundle-'));
+		try {
+			const file = path.join(dir, 'bundle.tar.gz');
+			await dl.saveAs(file);
+			execFileSync('tar', ['-xzf', file, '-C', dir]);
+			const manifest = execFileSync('find', [dir, '-name', 'MANIFEST.sha256'], { encoding: 'utf8' }).trim().split('\n')[0];
+			assert(manifest, 'no MANIFEST.sha256 in the bundle');
+			const out = execFileSync('sha256sum', ['-c', path.basename(manifest)], { cwd: path.dirname(manifest), encoding: 'utf8' });
+			const lines = out.trim().split('\n');
+			assert(lines.length >= 3 && lines.every((l) => l.endsWith(': OK')), out);
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+	await check('the bundles page lists the bundle with its link', async () => {
+		await goto(ed, url + '/#/bundles');
+		await ed.waitForSelector('#bundles');
+		assert(await ed.locator(`#bundles a.bundle-link[href="${bundleUrl}"]`).count() === 1, 'bundle not listed');
+		await ed.click('#bundles tbody tr:first-child td:first-child a');
+		await ed.waitForSelector('#bundle-detail');
+	});
+	await shot(ed, 'bundles');
+	await check('an editor sees no admin page link', async () => assert(await ed.locator('#nav-admin').isHidden(), 'admin link shown to an editor'));
+	await check('no script error on the editor pages', () => assert(ed.errors.length === 0, ed.errors.join(' | ')));
+	await ed.close();
+
+	const ad = await newPage(browser, url, tok.admin, { viewport: { width: 760, height: 900 } });
+	await check('an admin sees clusters, webhooks and tokens forms', async () => {
+		await goto(ad, url + '/#/admin');
+		await ad.waitForSelector('#tokens');
+		assert((await ad.locator('#tokens').innerText()).includes('browser-viewer'), 'tokens not listed');
+		assert(await ad.locator('#c-kubeconfig').count() === 1 && await ad.locator('#w-url').count() === 1, 'forms missing');
+		assert(!(await ad.locator('#nav-admin').isHidden()), 'admin link hidden for an admin');
+	});
+	await shot(ad, 'admin-narrow');
+	await ad.close();
+
+	const nobody = await newPage(browser, url, 'skewd_0000000000000000_' + '0'.repeat(64));
+	await check('a bad token shows the sign-in form with the reason', async () => {
+		await goto(nobody, url + '/#/');
+		await nobody.waitForSelector('#signin-message:not([hidden])', { timeout: 10000 });
+		const m = await nobody.locator('#signin-message').innerText();
+		assert(/401/.test(m) && /token/.test(m), m);
+	});
+	await shot(nobody, 'signin');
+	await nobody.close();
+
+	// 500 targets through route interception: the figure, not an assertion.
+	const big = await newPage(browser, url, tok.viewer);
+	await check('overview renders 500 targets (render time printed)', async () => {
+		const targets = [], drifted = [];
+		for (let i = 0; i < 500; i++) {
+			const t = { target: `c${i % 5}/ns${i % 17}/deployment/svc-${i}`, cluster: `c${i % 5}`, namespace: `ns${i % 17}`,
+				kind: 'deployment', name: `svc-${i}`, first_seen: '2026-11-27T09:00:00Z', last_seen: '2026-11-27T09:20:00Z',
+				gone: false, latest_snapshot_id: i + 1 };
+			targets.push(t);
+			if (i % 3 === 0)
+				drifted.push({ ...t, drift: { baseline_snapshot_id: 1, latest_snapshot_id: i + 1, changes: i % 7 + 1,
+					by_category: { model: 0, runtime: i % 7 + 1, hardware: i % 2, serving: 0, orchestration: 0, other: 0 },
+					by_severity: { critical: i % 2, high: i % 7, medium: 1, low: 0, info: 0 } } });
+		}
+		await big.route('**/api/v1/targets?drift=true', (r) => r.fulfill({ json: { targets: drifted } }));
+		await big.route('**/api/v1/targets', (r) => r.fulfill({ json: { targets } }));
+		await big.route('**/api/v1/targets/*/*/*/*/diff*', (r) => r.fulfill({ json: { verdict: { verdict: 'explained' } } }));
+		const t0 = Date.now();
+		await goto(big, url + '/#/');
+		await big.waitForFunction(() => document.querySelectorAll('#targets tbody tr[data-target]').length === 500);
+		const wall = Date.now() - t0;
+		const inPage = await big.evaluate(() => document.getElementById('view').dataset.renderMs);
+		console.log(`info overview with 500 targets: ${inPage} ms from fetch to table in the page, ${wall} ms from navigation`);
+	});
+	await shot(big, 'overview-500');
+	await big.close();
+
+	await check('an unreachable server gives a clear message', async () => {
+		const p = await newPage(browser, url, tok.viewer);
+		await goto(p, url + '/#/');
+		await p.route('**/api/**', (r) => r.abort('connectionrefused'));
+		await p.evaluate(() => { location.hash = '#/bundles'; });
+		await p.waitForSelector('text=Cannot reach the skewd server', { timeout: 10000 });
+		await shot(p, 'unreachable');
+		await p.close();
+	});
+}
+
+main().catch((e) => {
+	bad('the browser test ran to its end', e.stack || e.message);
+}).finally(() => {
+	for (const s of skipped)
+		console.log(`skip ${s}`);
+	console.log(`${passed} passed, ${failed} failed`);
+	process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
+});

@@ -1,0 +1,43 @@
+#!/bin/sh
+# The dashboard end to end in real headless Chromium (Debian's chromium driven
+# by playwright-core, pinned in tests/package.json + tests/package-lock.json):
+# every tests/browser/*.mjs against `skewd demo`. Screenshots are saved to
+# tests/artifacts/ in the build folder. Ends with "N passed, N failed".
+cd "${SKEWD_SOURCE_DIR:-.}" || exit 2
+fail() {
+	echo "browser: $1"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+command -v node >/dev/null 2>&1 || fail "node is not installed (deploy/install-deps.sh --test installs it)"
+[ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing (deploy/install-deps.sh --test installs it)"
+[ -n "${SKEWD_BIN:-}" ] && [ -x "$SKEWD_BIN" ] || fail "SKEWD_BIN is not set to the skewd binary"
+if [ ! -d tests/node_modules/playwright-core ]; then
+	npm ci --prefix tests --no-audit --no-fund --loglevel=error || fail "'npm ci --prefix tests' failed"
+fi
+SKEWD_ARTIFACTS=${SKEWD_ARTIFACTS:-$(dirname "$SKEWD_BIN")/tests/artifacts}
+export SKEWD_ARTIFACTS
+mkdir -p "$SKEWD_ARTIFACTS"
+
+passed=0
+failed=0
+for t in tests/browser/*.mjs; do
+	out=$(timeout 400 node "$t" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	line=$(printf '%s\n' "$out" | tail -1)
+	p=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	if [ -z "$p" ]; then
+		echo "browser: $t ended without a count (exit $rc)"
+		p=0
+		f=1
+	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
+echo "screenshots in $SKEWD_ARTIFACTS"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
