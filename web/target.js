@@ -21,10 +21,13 @@ export async function renderTarget(t, query, seq, current) {
 	const from = query.get('from');
 	const to = query.get('to');
 	const compare = from && to;
-	const [detail, snaps, baseline, baselines] = await Promise.all([
+	const [detail, snaps, baseline, baselines, all] = await Promise.all([
 		get(base), get(base + '/snapshots?limit=100'), optional(get(base + '/baseline')),
-		optional(get(base + '/baselines')),
+		optional(get(base + '/baselines')), get('/api/v1/targets').catch(() => ({ targets: [] })),
 	]);
+	// The same workload (kind and name) in other clusters or namespaces.
+	const twins = (all.targets || []).filter((x) => x.kind === t.kind && x.name === t.name &&
+	    !(x.cluster === t.cluster && x.namespace === t.namespace) && x.latest_snapshot_id);
 	let diffQuery = null;
 	if (compare)
 		diffQuery = `/api/v1/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
@@ -50,10 +53,11 @@ export async function renderTarget(t, query, seq, current) {
 	        identity(t, detail, facts),
 	        baselineCard(t, baseline, baselines, snapshots, detail)),
 	    verdictCard(diff, sides),
-	    chartsCard(diff, baseline, snapshots, detail),
+	    chartsCard(diff, baseline, snapshots, detail, compare ? [`#${from}`, `#${to}`]
+	        : [`baseline #${baseline ? baseline.snapshot_id : '?'}`, `latest #${detail.latest_snapshot_id}`]),
 	    diffCard(diff, sides),
 	    yamlCard(patch),
-	    timelineCard(t, snapshots, baseline, from, to),
+	    timelineCard(t, snapshots, baseline, from, to, twins, detail),
 	    actionsCard(t, baseline, compare ? { from: Number(from), to: Number(to) } : null));
 	drawCharts();
 }
@@ -173,7 +177,7 @@ let pendingCharts = [];
 
 // Series per metric: points over time from the latest evidence's samples when
 // the API gives them, else the verdict's two figures (baseline window, current window).
-function metricSeries(diff, baseline, snapshots, detail) {
+function metricSeries(diff, baseline, snapshots, detail, sideNames) {
 	const series = new Map();
 	const ev = detail.latest_evidence;
 	const samples = ev && ev.metrics && typeof ev.metrics === 'object' ? ev.metrics : null;
@@ -194,33 +198,24 @@ function metricSeries(diff, baseline, snapshots, detail) {
 		}
 	}
 	const figs = diff && diff.verdict && diff.verdict.figures ? diff.verdict.figures : {};
-	const snapTime = (id) => {
-		const s = snapshots.find((x) => x.id === id);
-		return s ? Date.parse(s.last_seen) / 1000 : NaN;
-	};
-	const bx = baseline ? snapTime(baseline.snapshot_id) : NaN;
-	const lx = snapTime(detail.latest_snapshot_id);
 	for (const [k, f] of Object.entries(figs)) {
 		if (series.has(k) || !f || typeof f.before !== 'number' || typeof f.after !== 'number')
 			continue;
-		let x0 = Number.isFinite(bx) ? bx : lx - 60;
-		let x1 = Number.isFinite(lx) ? lx : x0 + 60;
-		if (x1 <= x0)
-			x1 = x0 + 1;
-		series.set(k, { xs: [x0, x1], ys: [f.before, f.after], unit: f.unit || null, baselineX: x0 });
+		series.set(k, { xs: [0, 1], ys: [f.before, f.after], unit: f.unit || null, baselineX: 0, labels: sideNames });
 	}
 	const keys = [...series.keys()].sort((a, b) => {
 		const ia = KEY_METRICS.indexOf(a), ib = KEY_METRICS.indexOf(b);
 		return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
 	});
-	return { keys, series, baselineX: bx };
+	const b = baseline ? snapshots.find((x) => x.id === baseline.snapshot_id) : null;
+	return { keys, series, baselineX: b ? Date.parse(b.last_seen) / 1000 : NaN };
 }
 
-function chartsCard(diff, baseline, snapshots, detail) {
+function chartsCard(diff, baseline, snapshots, detail, sideNames) {
 	pendingCharts = [];
 	const card = h('section', { class: 'card', id: 'charts', 'aria-labelledby': 'h-charts' },
 	    h('h2', { id: 'h-charts' }, 'Key metrics'));
-	const { keys, series, baselineX } = metricSeries(diff, baseline, snapshots, detail);
+	const { keys, series, baselineX } = metricSeries(diff, baseline, snapshots, detail, sideNames);
 	if (keys.length === 0) {
 		card.appendChild(h('p', { class: 'muted' }, 'No metric figures for this target (the engine\'s /metrics was not scraped in both windows).'));
 		return card;
@@ -237,7 +232,7 @@ function chartsCard(diff, baseline, snapshots, detail) {
 		pendingCharts.push({ box, s: series.get(k), baselineX: series.get(k).baselineX ?? baselineX });
 	}
 	card.appendChild(grid);
-	card.appendChild(h('p', { class: 'muted small' }, 'The dashed line marks the baseline.'));
+	card.appendChild(h('p', { class: 'muted small' }, 'Each figure over its window; the dashed line marks the baseline side.'));
 	return card;
 }
 
@@ -247,11 +242,17 @@ function drawCharts() {
 	const axis = css.getPropertyValue('--muted').trim() || '#666';
 	for (const { box, s, baselineX } of pendingCharts) {
 		const width = Math.max(240, Math.min(460, box.clientWidth || 320));
+		const labels = s.labels;
+		const xaxis = { stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' } };
+		if (labels) {
+			xaxis.splits = () => [0, 1];
+			xaxis.values = (u, splits) => splits.map((v) => labels[v] || '');
+		}
 		const opts = {
 			width, height: 160,
 			legend: { show: false },
-			scales: { x: { time: true } },
-			axes: [{ stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' } },
+			scales: labels ? { x: { time: false, range: [-0.25, 1.25] } } : { x: { time: true } },
+			axes: [xaxis,
 			    { stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' }, size: 56 }],
 			series: [{}, { stroke, width: 2, points: { show: true, size: 7 } }],
 			hooks: {
@@ -393,7 +394,7 @@ function sideRow(l, r) {
 
 // ---------------------------------------------------------------- timeline and actions
 
-function timelineCard(t, snapshots, baseline, from, to) {
+function timelineCard(t, snapshots, baseline, from, to, twins, detail) {
 	const bid = baseline ? baseline.snapshot_id : null;
 	const fromSel = h('select', { id: 'cmp-from', 'aria-label': 'From snapshot' });
 	const toSel = h('select', { id: 'cmp-to', 'aria-label': 'To snapshot' });
@@ -420,7 +421,21 @@ function timelineCard(t, snapshots, baseline, from, to) {
 		},
 	    }, h('span', null, 'Compare '), fromSel, h('span', null, ' with '), toSel,
 	    h('button', { type: 'submit' }, 'Compare'),
-	    from ? h('a', { href: targetHash(t), class: 'button' }, 'Back to baseline vs latest') : null));
+	    from ? h('a', { href: targetHash(t), class: 'button' }, 'Back to baseline vs latest') : null),
+	    twins.length && detail.latest_snapshot_id ? twinForm(t, twins, detail.latest_snapshot_id) : null);
+}
+
+// Compares this target's latest snapshot with the latest of the same workload elsewhere.
+function twinForm(t, twins, latest) {
+	const sel = h('select', { id: 'cmp-twin', 'aria-label': 'Same workload elsewhere' },
+	    twins.map((x) => h('option', { value: x.latest_snapshot_id }, `${x.cluster} / ${x.namespace}`)));
+	return h('form', {
+		class: 'inline', id: 'twin-form', onsubmit: (ev) => {
+			ev.preventDefault();
+			location.hash = targetHash(t, new URLSearchParams({ from: sel.value, to: String(latest) }));
+		},
+	}, h('span', null, 'Compare the latest with the same workload in '), sel,
+	h('button', { type: 'submit' }, 'Compare'));
 }
 
 function actionsCard(t, baseline, sides) {

@@ -202,6 +202,20 @@ async function run(browser, url, tok) {
 		assert(/default-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), `CSP: ${csp}`);
 		assert((await r.text()).includes('app.js'), 'index.html does not load app.js');
 	});
+	await check('dashboard files carry an ETag and revalidate with 304', async () => {
+		const r = await fetch(url + '/app.js');
+		const etag = r.headers.get('etag');
+		assert(r.status === 200 && /javascript/.test(r.headers.get('content-type')) && etag, `${r.status} ${etag}`);
+		assert(r.headers.get('cache-control') === 'no-cache', r.headers.get('cache-control'));
+		const again = await fetch(url + '/app.js', { headers: { 'If-None-Match': etag } });
+		assert(again.status === 304, `revalidation answered ${again.status}`);
+		for (const lib of ['/node_modules/uplot/dist/uPlot.iife.min.js', '/node_modules/diff2html/bundles/js/diff2html.min.js']) {
+			const l = await fetch(url + lib);
+			assert(l.status === 200, `${lib} answered ${l.status}`);
+		}
+		const hidden = await fetch(url + '/package.json');
+		assert(hidden.status === 404, `a file outside the embedded list answered ${hidden.status}`);
+	});
 
 	// The demo pulls "last good" then "current"; the drift needs a baseline on
 	// the first snapshot, which an editor marks through the API (the UI marks
