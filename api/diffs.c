@@ -124,6 +124,11 @@ snapshot_figures(struct store *st, const struct store_snapshot *m, json_t **out,
 	for (i = 0; i < n; i++) {
 		if (rows[i].snapshot_id != m->id)
 			continue;
+		/* An attachment (nvidia-smi) re-records a pull's evidence at the same
+		 * time: rows are oldest first, so only the newest row of a pull counts. */
+		if (i + 1 < n && rows[i + 1].taken_at == rows[i].taken_at &&
+		    rows[i + 1].snapshot_id == rows[i].snapshot_id)
+			continue;
 		doc = json_loads(rows[i].json, 0, NULL);
 		json_array_foreach(json_object_get(doc, "scrapes"), j, scrape) {
 			json_object_foreach(json_object_get(scrape, "figures"), key, fig) {
