@@ -270,7 +270,7 @@ function targetRow(t) {
 		if (d.changes === 0)
 			badges.appendChild(h('span', { class: 'muted' }, 'no drift'));
 	} else {
-		badges.appendChild(h('span', { class: 'muted' }, 'no baseline or no drift'));
+		badges.appendChild(h('span', { class: 'muted' }, 'no drift, or no baseline'));
 	}
 	const vcell = h('td', { class: 'verdict-cell', dataset: d ? { key: verdictKey(t) } : {} });
 	if (d && d.changes > 0)
@@ -279,7 +279,7 @@ function targetRow(t) {
 		fill(vcell, '—');
 	return h('tr', { class: t.gone ? 'gone' : null, dataset: { target: t.target } },
 	    h('td', null, h('a', { href: targetHash(t) }, t.name), t.gone ? h('span', { class: 'muted' }, ' (gone)') : null),
-	    h('td', null, t.cluster), h('td', null, t.namespace), h('td', null, t.kind),
+	    h('td', null, t.cluster), h('td', null, t.namespace), h('td', { class: 'col-kind' }, t.kind),
 	    badges, h('td', null, sevBadge(worstSeverity(d))), vcell,
 	    h('td', { title: t.last_seen }, ago(t.last_seen)));
 }
@@ -373,7 +373,7 @@ async function renderOverview(query, seq) {
 	        h('div', { class: 'table-wrap' },
 	            h('table', { class: 'targets', id: 'targets' },
 	                h('thead', null, h('tr', null, th('name', 'Target'), th('cluster', 'Cluster'),
-	                    h('th', { scope: 'col' }, 'Namespace'), h('th', { scope: 'col' }, 'Kind'),
+	                    h('th', { scope: 'col' }, 'Namespace'), h('th', { scope: 'col', class: 'col-kind' }, 'Kind'),
 	                    th('changes', 'Drift vs baseline'), th('severity', 'Worst'),
 	                    h('th', { scope: 'col' }, 'Verdict'), th('seen', 'Last seen'))),
 	                tbody))));
