@@ -305,6 +305,8 @@ async function renderOverview(query, seq) {
 	const drifted = h('input', { type: 'checkbox', id: 'f-drifted', checked: f.drifted });
 	const search = h('input', { type: 'search', id: 'f-q', placeholder: 'Search by name', value: f.q, 'aria-label': 'Search' });
 	const count = h('span', { class: 'muted', id: 'count', 'aria-live': 'polite' });
+	const refreshButton = h('button', { type: 'button', id: 'refresh', title: 'Refreshes every 30 s on its own' }, 'Refresh');
+	const updated = h('span', { class: 'muted small', id: 'updated' });
 	const tbody = h('tbody');
 	const sortButtons = {};
 	const th = (key, label) => {
@@ -369,7 +371,7 @@ async function renderOverview(query, seq) {
 	    h('section', { 'aria-labelledby': 'h-targets' },
 	        h('h2', { id: 'h-targets' }, 'Targets'),
 	        h('div', { class: 'filters' }, clusterSel, nsSel,
-	            h('label', { class: 'check' }, drifted, ' drifted only'), search, count),
+	            h('label', { class: 'check' }, drifted, ' drifted only'), search, count, refreshButton, updated),
 	        h('div', { class: 'table-wrap' },
 	            h('table', { class: 'targets', id: 'targets' },
 	                h('thead', null, h('tr', null, th('name', 'Target'), th('cluster', 'Cluster'),
@@ -383,9 +385,9 @@ async function renderOverview(query, seq) {
 	view.dataset.renderMs = String(Math.round(performance.now() - t0));
 	loadVerdicts(overview.data.targets, seq);
 
-	stopRefresh();
-	refreshTimer = setInterval(async () => {
-		if (seq !== routeSeq || document.hidden)
+	// Auto-refresh: new data into the same table, so scroll, focus and filters stay.
+	const refresh = async () => {
+		if (seq !== routeSeq)
 			return;
 		try {
 			overview.data = await loadOverview();
@@ -395,6 +397,7 @@ async function renderOverview(query, seq) {
 			drawClusters();
 			fillSelects();
 			redraw();
+			fill(updated, 'updated ' + new Date().toLocaleTimeString());
 			loadVerdicts(overview.data.targets, seq);
 		} catch (e) {
 			if (e instanceof ApiError && e.status === 401)
@@ -402,6 +405,12 @@ async function renderOverview(query, seq) {
 			else
 				notice('Refresh failed: ' + e.message);
 		}
+	};
+	refreshButton.addEventListener('click', refresh);
+	stopRefresh();
+	refreshTimer = setInterval(() => {
+		if (!document.hidden)
+			refresh();
 	}, REFRESH_MS);
 }
 
@@ -457,8 +466,16 @@ async function renderBundles(query, seq) {
 	    h('td', null, `${show(b.from)} → ${show(b.to)}`),
 	    h('td', null, when(b.created_at)), h('td', null, b.created_by || '—'),
 	    h('td', null, sizeText(b.size)), h('td', null, bundleLinks(b))));
-	const detail = open ? (data.bundles || []).find((b) => String(b.id) === open) : null;
+	// The opened bundle's metadata with its file list (the list leaves files out).
+	const detail = open ? await get('/api/v1/bundles/' + encodeURIComponent(open)).catch((e) => {
+		if (e instanceof ApiError && e.status === 404)
+			return null;
+		throw e;
+	}) : null;
+	if (seq !== routeSeq)
+		return;
 	fill(view, h('h1', null, 'Evidence bundles'),
+	    open && !detail ? h('p', { class: 'error' }, `No bundle ${open} (deleted, or past its retention).`) : null,
 	    rows.length === 0 ? h('p', { class: 'muted' }, 'No bundle yet: open a target and create one.')
 	        : h('div', { class: 'table-wrap' }, h('table', { id: 'bundles' },
 	            h('thead', null, h('tr', null, ['Bundle', 'Target', 'Snapshots', 'Created', 'By', 'Size', 'Link']
@@ -474,8 +491,12 @@ function bundleDetail(b) {
 	        h('dt', null, 'Target'), h('dd', null, b.target || '—'),
 	        h('dt', null, 'SHA-256'), h('dd', { class: 'mono' }, b.sha256 || '—'),
 	        h('dt', null, 'Truncated'), h('dd', null, b.truncated ? 'yes (over the size cap)' : 'no'),
-	        h('dt', null, 'Redactions'), h('dd', null, show(b.redactions))),
-	    Array.isArray(b.files) ? h('ul', { class: 'mono' }, b.files.map((f) => h('li', null, show(f)))) : null,
+	        h('dt', null, 'Redactions'), h('dd', null, typeof b.redactions === 'number' ? `${b.redactions} secret value(s) masked` : '—'),
+	        h('dt', null, 'Created'), h('dd', null, `${when(b.created_at)} by ${show(b.created_by)}`)),
+	    Array.isArray(b.files) && b.files.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'bundle-files' },
+	        h('thead', null, h('tr', null, ['File', 'Size', 'SHA-256'].map((x) => h('th', { scope: 'col' }, x)))),
+	        h('tbody', null, b.files.map((f) => h('tr', null, h('td', { class: 'mono' }, show(f.name)),
+	            h('td', null, sizeText(f.bytes)), h('td', { class: 'mono small' }, show(f.sha256))))))) : null,
 	    bundleLinks(b));
 }
 

@@ -175,31 +175,14 @@ const KEY_METRICS = ['request_rate', 'generation_tokens_per_s', 'e2e_latency_p99
 	'gpu_utilization', 'gpu_memory', 'kv_cache_usage', 'running_requests', 'waiting_requests'];
 let pendingCharts = [];
 
-// Series per metric: points over time from the latest evidence's samples when
-// the API gives them, else the verdict's two figures (baseline window, current window).
-function metricSeries(diff, baseline, snapshots, detail, sideNames) {
+// Series per metric: the verdict's two figures, the baseline (or "from")
+// window and the current (or "to") window. The API keeps no metric history
+// beyond these, so there is no longer series to draw.
+function metricSeries(diff, sideNames) {
 	const series = new Map();
-	const ev = detail.latest_evidence;
-	const samples = ev && ev.metrics && typeof ev.metrics === 'object' ? ev.metrics : null;
-	if (samples) {
-		for (const [k, pts] of Object.entries(samples)) {
-			if (!Array.isArray(pts))
-				continue;
-			const xs = [], ys = [];
-			for (const p of pts) {
-				const t = Date.parse(p.t || p.time || p.at) / 1000;
-				if (Number.isFinite(t) && typeof p.v === 'number') {
-					xs.push(t);
-					ys.push(p.v);
-				}
-			}
-			if (xs.length)
-				series.set(k, { xs, ys, unit: null });
-		}
-	}
 	const figs = diff && diff.verdict && diff.verdict.figures ? diff.verdict.figures : {};
 	for (const [k, f] of Object.entries(figs)) {
-		if (series.has(k) || !f || typeof f.before !== 'number' || typeof f.after !== 'number')
+		if (!f || typeof f.before !== 'number' || typeof f.after !== 'number')
 			continue;
 		series.set(k, { xs: [0, 1], ys: [f.before, f.after], unit: f.unit || null, baselineX: 0, labels: sideNames });
 	}
@@ -207,15 +190,14 @@ function metricSeries(diff, baseline, snapshots, detail, sideNames) {
 		const ia = KEY_METRICS.indexOf(a), ib = KEY_METRICS.indexOf(b);
 		return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
 	});
-	const b = baseline ? snapshots.find((x) => x.id === baseline.snapshot_id) : null;
-	return { keys, series, baselineX: b ? Date.parse(b.last_seen) / 1000 : NaN };
+	return { keys, series };
 }
 
 function chartsCard(diff, baseline, snapshots, detail, sideNames) {
 	pendingCharts = [];
 	const card = h('section', { class: 'card', id: 'charts', 'aria-labelledby': 'h-charts' },
 	    h('h2', { id: 'h-charts' }, 'Key metrics'));
-	const { keys, series, baselineX } = metricSeries(diff, baseline, snapshots, detail, sideNames);
+	const { keys, series } = metricSeries(diff, sideNames);
 	if (keys.length === 0) {
 		card.appendChild(h('p', { class: 'muted' }, 'No metric figures for this target (the engine\'s /metrics was not scraped in both windows).'));
 		return card;
@@ -229,7 +211,7 @@ function chartsCard(diff, baseline, snapshots, detail, sideNames) {
 		const box = h('figure', { class: 'chart', dataset: { metric: k } },
 		    h('figcaption', null, k.replace(/_/g, ' ') + (series.get(k).unit ? ` (${series.get(k).unit})` : '')));
 		grid.appendChild(box);
-		pendingCharts.push({ box, s: series.get(k), baselineX: series.get(k).baselineX ?? baselineX });
+		pendingCharts.push({ box, s: series.get(k), baselineX: series.get(k).baselineX });
 	}
 	card.appendChild(grid);
 	card.appendChild(h('p', { class: 'muted small' }, 'Each figure over its window; the dashed line marks the baseline side.'));
@@ -243,15 +225,12 @@ function drawCharts() {
 	for (const { box, s, baselineX } of pendingCharts) {
 		const width = Math.max(240, Math.min(460, box.clientWidth || 320));
 		const labels = s.labels;
-		const xaxis = { stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' } };
-		if (labels) {
-			xaxis.splits = () => [0, 1];
-			xaxis.values = (u, splits) => splits.map((v) => labels[v] || '');
-		}
+		const xaxis = { stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' },
+			splits: () => [0, 1], values: (u, splits) => splits.map((v) => labels[v] || '') };
 		const opts = {
 			width, height: 160,
 			legend: { show: false },
-			scales: labels ? { x: { time: false, range: [-0.25, 1.25] } } : { x: { time: true } },
+			scales: { x: { time: false, range: [-0.25, 1.25] } },
 			axes: [xaxis,
 			    { stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' }, size: 56 }],
 			series: [{}, { stroke, width: 2, points: { show: true, size: 7 } }],

@@ -384,6 +384,8 @@ async function run(browser, url, tok) {
 		assert(await ed.locator(`#bundles a.bundle-link[href="${bundleUrl}"]`).count() === 1, 'bundle not listed');
 		await ed.click('#bundles tbody tr:first-child td:first-child a');
 		await ed.waitForSelector('#bundle-detail');
+		const files = await ed.locator('#bundle-files').innerText();
+		assert(files.includes('MANIFEST.sha256') || files.includes('diff.json'), `bundle files: ${files.slice(0, 200)}`);
 	});
 	await shot(ed, 'bundles');
 	await check('an editor sees no admin page link', async () => assert(await ed.locator('#nav-admin').isHidden(), 'admin link shown to an editor'));
@@ -434,6 +436,19 @@ async function run(browser, url, tok) {
 		const wall = Date.now() - t0;
 		const inPage = await big.evaluate(() => document.getElementById('view').dataset.renderMs);
 		console.log(`info overview with 500 targets: ${inPage} ms from fetch to table in the page, ${wall} ms from navigation`);
+	});
+	await check('a refresh keeps the filters and the scroll position', async () => {
+		await big.fill('#f-q', 'svc-1');
+		const rows = await big.locator('#targets tbody tr[data-target]').count();
+		assert(rows > 50, `search svc-1 left ${rows} rows`);
+		await big.evaluate(() => window.scrollTo(0, 1500));
+		const y0 = await big.evaluate(() => window.scrollY);
+		await big.evaluate(() => document.getElementById('refresh').click());
+		await big.waitForFunction(() => document.getElementById('updated').textContent.startsWith('updated'));
+		const y1 = await big.evaluate(() => window.scrollY);
+		assert(y0 > 1000 && y1 === y0, `scroll ${y0} -> ${y1}`);
+		assert(await big.inputValue('#f-q') === 'svc-1', 'search box lost its text');
+		assert(await big.locator('#targets tbody tr[data-target]').count() === rows, 'rows changed after refresh');
 	});
 	await shot(big, 'overview-500');
 	await big.close();
