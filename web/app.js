@@ -184,12 +184,13 @@ export function verdictBadge(v) {
 
 function clusterCard(c) {
 	const hl = c.health || {};
-	const ok = !hl.last_error;
-	return h('li', { class: 'cluster ' + (ok ? 'ok' : 'bad') },
+	const state = hl.last_error ? 'failing' : hl.last_success_at ? 'healthy' : 'not pulled yet';
+	return h('li', { class: 'cluster ' + (hl.last_error ? 'bad' : hl.last_success_at ? 'ok' : 'new'), dataset: { cluster: c.name } },
 	    h('strong', null, c.name),
 	    h('span', { class: 'dot', 'aria-hidden': 'true' }),
-	    h('span', null, ok ? 'healthy' : 'failing'),
+	    h('span', null, state),
 	    h('span', { class: 'muted' }, hl.last_pull_at ? ' · last pull ' + ago(hl.last_pull_at) : ' · never pulled'),
+	    hl.last_error && hl.last_success_at ? h('span', { class: 'muted' }, ' · last success ' + ago(hl.last_success_at)) : null,
 	    hl.server_version ? h('span', { class: 'muted' }, ' · ' + hl.server_version) : null,
 	    hl.last_error ? h('div', { class: 'error' }, hl.last_error) : null);
 }
@@ -599,7 +600,7 @@ function webhookSection(list) {
 	const status = formStatus();
 	const rows = list.map((w) => h('tr', null, h('td', null, w.name), h('td', null, w.format || 'json'),
 	    h('td', null, w.min_severity || '—'), h('td', null, w.has_secret ? 'yes' : 'no'),
-	    h('td', null, w.delivery ? show(w.delivery) : '—'),
+	    h('td', null, deliveryText(w.delivery)),
 	    h('td', null, h('button', {
 		type: 'button', onclick: () => submit(status, async () => {
 			await call('DELETE', '/api/v1/webhooks/' + encodeURIComponent(w.name));
@@ -629,6 +630,17 @@ function webhookSection(list) {
 	    }, field('w-name', 'Name', name), field('w-url', 'URL', url), field('w-format', 'Format', format),
 	    field('w-minsev', 'Min severity', minsev), field('w-secret', 'Secret', secret),
 	    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Add webhook')), status));
+}
+
+function deliveryText(d) {
+	if (!d)
+		return '—';
+	const parts = [`${d.deliveries || 0} delivered`, `${d.failures || 0} failed`];
+	if (d.last_success_at)
+		parts.push('last success ' + ago(d.last_success_at));
+	if (d.last_error)
+		parts.push('last error: ' + d.last_error);
+	return parts.join(' · ');
 }
 
 function tokenSection(list) {

@@ -428,6 +428,32 @@ async function run(browser, url, tok) {
 		const who = JSON.parse((await api(url, 'GET', '/api/v1/whoami', t)).body);
 		assert(who.name === 'from-the-form' && who.role === 'editor', JSON.stringify(who));
 	});
+	await check('an admin registers a cluster from a kubeconfig file and adds a webhook', async () => {
+		const kubeconfig = ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster:',
+			'    server: https://127.0.0.1:9', '    insecure-skip-tls-verify: true', 'users:', '- name: u', '  user:',
+			'    token: not-a-real-token', 'contexts:', '- name: ctx', '  context:', '    cluster: c', '    user: u',
+			'current-context: ctx', ''].join('\n');
+		await ad.fill('#c-name', 'unreachable');
+		await ad.setInputFiles('#c-kubeconfig', { name: 'kubeconfig.yaml', mimeType: 'text/yaml', buffer: Buffer.from(kubeconfig) });
+		await ad.click('form:has(#c-name) button[type=submit]');
+		await ad.waitForSelector('form:has(#c-name) .status.ok', { timeout: 10000 });
+		await ad.fill('#w-name', 'oncall');
+		await ad.fill('#w-url', 'https://hooks.example.invalid/skewd');
+		await ad.click('form:has(#w-name) button[type=submit]');
+		await ad.waitForFunction(() => /oncall/.test(document.querySelector('#h-webhooks')?.parentElement.innerText || '') &&
+		    document.querySelector('#h-webhooks').parentElement.querySelector('table'), null, { timeout: 10000 });
+	});
+	await check('a failing cluster shows its error sentence on the overview', async () => {
+		const r = await api(url, 'POST', '/api/v1/clusters/unreachable/collect', tok.admin);
+		assert(r.status >= 200, r.body);
+		await goto(ad, url + '/#/');
+		const card = ad.locator('#clusters li[data-cluster="unreachable"]');
+		await card.waitFor();
+		const text = await card.innerText();
+		assert(/failing/.test(text) && (await card.locator('.error').innerText()).length > 10, text);
+	});
+	await goto(ad, url + '/#/admin');
+	await ad.waitForSelector('#tokens');
 	await shot(ad, 'admin-narrow');
 	await ad.close();
 
