@@ -142,8 +142,8 @@ metrics_verdict_rules_load(const char *name, const char *text, size_t len,
 	struct metrics_verdict_rules **out, struct err *e)
 {
 	static const char *const steps[] = {
-		"skew_likely", "capacity_likely", "inconclusive_no_change", "inconclusive",
-		"no_regression", NULL
+		"skew_likely", "capacity_likely", "inconclusive_no_change", "inconclusive_no_figures",
+		"inconclusive_no_diff", "inconclusive_load_and_changes", "no_regression", NULL
 	};
 	struct metrics_verdict_rules *r = NULL;
 	struct doc_set *d = NULL;
@@ -485,7 +485,7 @@ metrics_verdict(const json_t *baseline, const json_t *current, const json_t *dif
 		if (json_array_insert_new(c.reasons, 0, json_string(miss)) < 0)
 			goto nomem;
 		verdict = "inconclusive";
-		steps = "inconclusive";
+		steps = "inconclusive_no_figures";
 		goto done;
 	}
 	if (!regressed) {
@@ -502,7 +502,7 @@ metrics_verdict(const json_t *baseline, const json_t *current, const json_t *dif
 		reason(&c, "%s%s%s", regress, load_known ? " while " : "", loadtxt);
 		reason(&c, "no diff against last good was given, so configuration changes are unknown");
 		verdict = "inconclusive";
-		steps = "inconclusive";
+		steps = "inconclusive_no_diff";
 		goto done;
 	}
 	if (nrelevant > 0 && load_up && saturated) {
@@ -513,7 +513,7 @@ metrics_verdict(const json_t *baseline, const json_t *current, const json_t *dif
 		if (json_array_insert_new(c.reasons, 0, json_string(first)) < 0)
 			goto nomem;
 		verdict = "inconclusive";
-		steps = "inconclusive";
+		steps = "inconclusive_load_and_changes";
 		goto done;
 	}
 	if (nrelevant > 0) {

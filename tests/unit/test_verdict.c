@@ -246,6 +246,8 @@ test_missing_figures(void **state)
 	assert_non_null(strstr(reason_at(v, 1), "3 runtime changes"));
 	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(v, "next_steps"), 0)),
 		"missing figures"));
+	/* A baseline exists (there is a diff): the advice does not ask for one. */
+	assert_int_equal(json_array_size(json_object_get(v, "next_steps")), 1);
 	json_decref(v);
 
 	/* Nothing at all. */
@@ -266,6 +268,8 @@ test_no_diff(void **state)
 	assert_string_equal(reason_at(v, 0), "p99 latency +100% while request rate +0%");
 	assert_non_null(strstr(reason_at(v, 1), "no diff against last good"));
 	assert_true(json_is_null(json_object_get(json_object_get(v, "changes"), "relevant")));
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(v, "next_steps"), 0)),
+		"last-good baseline"));
 	json_decref(v);
 }
 
@@ -279,6 +283,8 @@ test_load_and_changes(void **state)
 	v = run(figs(10, 100, 1.0, 0, 0.5), figs(15, 100, 1.6, 20, 0.99), diff_runtime);
 	assert_string_equal(verdict_of(v), "inconclusive");
 	assert_non_null(strstr(reason_at(v, 0), "load may explain it, and so may the changes"));
+	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(v, "next_steps"), 0)),
+		"one at a time"));
 	json_decref(v);
 
 	/* Load +50% without saturation and no relevant change: not clearly capacity. */
@@ -306,7 +312,8 @@ test_rules_from_text(void **state)
 		"saturation: {waiting_requests_min: 5, kv_cache_usage_min: 0.95}\n"
 		"changes: {relevant_categories: [runtime], relevant_severities: [critical]}\n"
 		"next_steps: {skew_likely: [a], capacity_likely: [b], inconclusive_no_change: [c],\n"
-		"  inconclusive: [d], no_regression: [e]}\n";
+		"  inconclusive_no_figures: [d], inconclusive_no_diff: [d2],\n"
+		"  inconclusive_load_and_changes: [d3], no_regression: [e]}\n";
 	static const char bad[] =
 		"schema: skewd.verdict-rules/v1\n"
 		"regression: {latency_increase_pct: fast}\n";
