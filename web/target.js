@@ -52,7 +52,7 @@ export async function renderTarget(t, query, seq, current) {
 	    h('div', { class: 'grid' },
 	        identity(t, detail, facts),
 	        baselineCard(t, baseline, baselines, snapshots, detail)),
-	    verdictCard(diff, sides),
+	    verdictCard(diff, sides, !compare && baseline ? base + '/report?format=markdown' : null),
 	    chartsCard(diff, baseline, snapshots, detail, compare ? [`#${from}`, `#${to}`]
 	        : [`baseline #${baseline ? baseline.snapshot_id : '?'}`, `latest #${detail.latest_snapshot_id}`]),
 	    diffCard(diff, sides),
@@ -136,7 +136,7 @@ function baselineCard(t, baseline, baselines, snapshots, detail) {
 	return card;
 }
 
-function verdictCard(diff, sides) {
+function verdictCard(diff, sides, reportPath) {
 	const card = h('section', { class: 'card', id: 'verdict', 'aria-labelledby': 'h-verdict' },
 	    h('h2', { id: 'h-verdict' }, 'Verdict'));
 	const v = diff && diff.verdict;
@@ -146,6 +146,8 @@ function verdictCard(diff, sides) {
 		return card;
 	}
 	card.appendChild(h('p', { class: 'verdict-line' }, verdictBadge(v.verdict), sides ? h('span', { class: 'muted' }, ' ' + sides) : null));
+	if (reportPath)
+		card.appendChild(reportButton(reportPath));
 	if (Array.isArray(v.reasons) && v.reasons.length)
 		card.appendChild(h('ul', { class: 'reasons' }, v.reasons.map((r) => h('li', null, show(r)))));
 	if (Array.isArray(v.next_steps) && v.next_steps.length)
@@ -159,6 +161,22 @@ function verdictCard(diff, sides) {
 		        h('td', null, typeof f.change_pct === 'number' ? `${f.change_pct > 0 ? '+' : ''}${f.change_pct.toFixed(1)} %` : '—')))))));
 	}
 	return card;
+}
+
+// Copies the Markdown report (verdict, changes, figures, links) for a chat or a ticket.
+function reportButton(path) {
+	const status = h('span', { class: 'muted small', role: 'status' });
+	return h('p', null, h('button', {
+		type: 'button', id: 'copy-report', onclick: async () => {
+			try {
+				const md = await get(path);
+				await navigator.clipboard.writeText(String(md));
+				fill(status, ' Copied the Markdown report.');
+			} catch (e) {
+				fill(status, ' ' + (e instanceof ApiError ? e.message : 'Copy failed: ' + e.message));
+			}
+		},
+	}, 'Copy report (Markdown)'), status);
 }
 
 function fmt(v, unit) {

@@ -281,6 +281,13 @@ async function run(browser, url, tok) {
 		assert(await page.locator('#verdict .reasons li').count() > 0, 'no reasons');
 		assert(/since last good/.test(v), v.slice(0, 200));
 	});
+	await check('copy the Markdown report to the clipboard', async () => {
+		await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+		await page.click('#copy-report');
+		await page.waitForFunction(() => /Copied/.test(document.querySelector('#copy-report').parentElement.innerText));
+		const md = await page.evaluate(() => navigator.clipboard.readText());
+		assert(md.includes('vllm-llama') && md.includes('bfloat16 → float16'), md.slice(0, 200));
+	});
 	await check('side-by-side YAML diff from the patch', async () => {
 		const del = await page.locator('#yaml td.del').allInnerTexts();
 		const ins = await page.locator('#yaml td.ins').allInnerTexts();
