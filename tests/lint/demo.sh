@@ -26,6 +26,10 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # start ARGS...: runs skewd demo in the background and waits (up to 60 s) for
 # its "listening on URL" line; sets $url.
 start() {
+	# Empty the files first: the child truncates them only after the fork, and
+	# the loop below must not read the previous run's "listening on" line.
+	: >out.txt
+	: >err.txt
 	"$bin" demo --listen 127.0.0.1:0 "$@" >out.txt 2>err.txt &
 	pid=$!
 	url=
@@ -43,6 +47,19 @@ start() {
 # stop: SIGINT, then wait for a clean exit.
 stop() {
 	kill -INT "$pid"
+	# A clean stop takes well under a second; never hang the suite on one.
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		wait "$pid"
+		pid=
+		bad "skewd demo did not stop within 30 s of SIGINT"
+		return
+	fi
 	wait "$pid"
 	rc=$?
 	pid=
