@@ -9,7 +9,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iserver \
  *       tests/fuzz/fuzz_doc.c server/doc/[a-z]*.c server/util/buf.c server/util/err.c \
  *       -lyaml -ljansson -lcrypto -lm -o fuzz_doc
- *   ./fuzz_doc -max_total_time=60 -max_len=65536 CORPUS_DIR tests/fixtures/doc
+ *   ./fuzz_doc -max_total_time=60 -max_len=65536 CORPUS_DIR tests/fixtures/corpus/manifests
  */
 #include <stdint.h>
 #include <stdio.h>
