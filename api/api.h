@@ -151,15 +151,15 @@ int api_targets_collect(struct api_req *rq, struct api_resp *rs, struct err *e);
 int api_snapshots_list(struct api_req *rq, struct api_resp *rs, struct err *e);   /* GET .../{name}/snapshots */
 int api_snapshots_get(struct api_req *rq, struct api_resp *rs, struct err *e);    /* GET /api/v1/snapshots/{id} */
 
+/* Figures over time and attached nvidia-smi output (api/metrics.c, docs/metrics.md). */
+int api_metrics_get(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET .../{name}/metrics */
+int api_metrics_nvsmi(struct api_req *rq, struct api_resp *rs, struct err *e);   /* POST .../{name}/nvidia-smi */
+
 /* Shared by the target and snapshot handlers (api/targets.c). */
 
 /* The decoded value of query parameter `name` into out. Returns 1 when present,
  * 0 when absent, -1 with ERR_INVALID for a malformed escape or a too long value. */
 int api_query_get(const struct api_req *rq, const char *name, char *out, size_t outsz, struct err *e);
-/* Figures over time and attached nvidia-smi output (api/metrics.c, docs/metrics.md). */
-int api_metrics_get(struct api_req *rq, struct api_resp *rs, struct err *e);     /* GET .../{name}/metrics */
-int api_metrics_nvsmi(struct api_req *rq, struct api_resp *rs, struct err *e);   /* POST .../{name}/nvidia-smi */
-
 /* A number query parameter in [min, max]: 1 and *out when present, 0 when
  * absent (*out untouched), -1 with ERR_INVALID otherwise. */
 int api_query_int(const struct api_req *rq, const char *name, long long min, long long max,
@@ -220,6 +220,12 @@ struct api_diff_sides {
 	json_t *before, *after;         /* NULL unless asked for */
 	struct store_snapshot from, to;
 };
+/* Installs the rules every diff and verdict of the service uses: the built-in diff
+ * rules plus `diff_rules_file` (NULL = none), and the verdict rules of
+ * `verdict_rules_file` (NULL = built-in). Call once at start-up, before any
+ * request; without it the built-in rules load on first use. Returns 0, or -1
+ * with e set naming the file, line or key at fault. */
+int api_rules_configure(const char *diff_rules_file, const char *verdict_rules_file, struct err *e);
 /* Compares snapshots from_id and to_id (labels name the sides). Returns 0, or
  * -1 with e set (ERR_NOT_FOUND for an unknown snapshot). */
 int api_diff_snapshots(struct store *st, int64_t from_id, int64_t to_id, const char *from_label,

@@ -31,6 +31,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/limits.h"
 #include "util/banned.h"
 
@@ -38,6 +39,7 @@ static pthread_once_t rules_once = PTHREAD_ONCE_INIT;
 static struct diff_rules *rules_diff;
 static struct metrics_verdict_rules *rules_verdict;
 static struct err rules_err = ERR_INIT;
+static int rules_configured;   /* set by api_rules_configure() before any request */
 
 static void
 rules_load(void)
@@ -50,10 +52,41 @@ rules_load(void)
 	}
 }
 
+int
+api_rules_configure(const char *diff_rules_file, const char *verdict_rules_file, struct err *e)
+{
+	struct diff_rules *d = NULL;
+	struct metrics_verdict_rules *v = NULL;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (diff_rules_load(diff_rules_file, &d, e) < 0)
+		return -1;
+	if (verdict_rules_file != NULL) {
+		if (file_read_all(verdict_rules_file, API_RULES_MAX_BYTES, &text, &len, e) < 0 ||
+		    metrics_verdict_rules_load(verdict_rules_file, text, len, &v, e) < 0) {
+			free(text);
+			diff_rules_free(d);
+			return -1;
+		}
+		free(text);
+	} else if (metrics_verdict_rules_default(&v, e) < 0) {
+		diff_rules_free(d);
+		return -1;
+	}
+	diff_rules_free(rules_diff);
+	metrics_verdict_rules_free(rules_verdict);
+	rules_diff = d;
+	rules_verdict = v;
+	rules_configured = 1;
+	return 0;
+}
+
 static int
 rules_get(struct err *e)
 {
-	pthread_once(&rules_once, rules_load);
+	if (!rules_configured)
+		pthread_once(&rules_once, rules_load);
 	if (rules_diff == NULL || rules_verdict == NULL) {
 		if (e != NULL)
 			*e = rules_err;

@@ -154,6 +154,12 @@ serve_open(struct serve *sv, const struct config *cfg, const char *prog)
 		fprintf(stderr, "%s: %s\n", prog, e.msg);
 		goto out;
 	}
+	/* Rules files are configuration: a bad one stops start-up like a bad key. */
+	if (api_rules_configure(cfg->diff_rules_file, cfg->verdict_rules_file, &e) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, e.msg);
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	memset(&no, 0, sizeof(no));
 	no.allow_http = cfg->allow_http_webhooks;
 	no.public_url = cfg->public_url;

@@ -84,6 +84,9 @@ static const struct key keys[] = {
 	{ "allow_http_webhooks", KEY_BOOL, OFF(allow_http_webhooks), "SKEWD_ALLOW_HTTP_WEBHOOKS", NULL,
 	  0, 0, 1, NULL },
 	{ "dcgm_selector", KEY_OPT_STRING, OFF(dcgm_selector), "SKEWD_DCGM_SELECTOR", NULL, 0, 0, 0, NULL },
+	{ "diff_rules_file", KEY_OPT_STRING, OFF(diff_rules_file), "SKEWD_DIFF_RULES_FILE", NULL, 0, 0, 0, NULL },
+	{ "verdict_rules_file", KEY_OPT_STRING, OFF(verdict_rules_file), "SKEWD_VERDICT_RULES_FILE", NULL,
+	  0, 0, 0, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -49,6 +49,8 @@ struct config {
 	int bundle_retention_days; /* evidence bundles older than this are deleted; 0 = keep all */
 	int allow_http_webhooks; /* 1: http:// webhook URLs may be registered (tests on loopback) */
 	char *dcgm_selector;     /* DCGM exporter pods' label selector; NULL = the GPU Operator's */
+	char *diff_rules_file;   /* extra diff rules (ignores, severity overrides; docs/diff.md); NULL = none */
+	char *verdict_rules_file; /* verdict rules replacing the built-in ones (docs/metrics.md); NULL = built-in */
 };
 
 /* Loads defaults, then `path` when not NULL, then the environment (SKEWD_LISTEN,

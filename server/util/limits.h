@@ -37,6 +37,7 @@
 
 /* Config file. */
 #define CONFIG_MAX_BYTES           (1024 * 1024)
+#define API_RULES_MAX_BYTES        (1024 * 1024)      /* a diff or verdict rules file */
 
 /* Engine argument parsing. */
 #define ENGINE_MAX_ARGS            4096

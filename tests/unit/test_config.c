@@ -148,6 +148,8 @@ test_env_overrides(void **state)
 		{ "SKEWD_BUNDLE_RETENTION_DAYS", "14" },
 		{ "SKEWD_ALLOW_HTTP_WEBHOOKS", "true" },
 		{ "SKEWD_DCGM_SELECTOR", "app.kubernetes.io/name=dcgm-exporter" },
+		{ "SKEWD_DIFF_RULES_FILE", "/etc/skewd/ignore.yaml" },
+		{ "SKEWD_VERDICT_RULES_FILE", "/etc/skewd/verdict.yaml" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;
@@ -196,6 +198,8 @@ test_env_overrides(void **state)
 		case 17: assert_int_equal(c.bundle_retention_days, 14); break;
 		case 18: assert_int_equal(c.allow_http_webhooks, 1); break;
 		case 19: assert_string_equal(c.dcgm_selector, "app.kubernetes.io/name=dcgm-exporter"); break;
+		case 20: assert_string_equal(c.diff_rules_file, "/etc/skewd/ignore.yaml"); break;
+		case 21: assert_string_equal(c.verdict_rules_file, "/etc/skewd/verdict.yaml"); break;
 		default: fail();
 		}
 		config_release(&c);
