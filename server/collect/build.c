@@ -1499,7 +1499,7 @@ line_leaks(const struct build *b, const char *line, size_t len)
 	const json_t *s, *v;
 	const char *k, *hit;
 	size_t i;
-	char *copy = strndup(line, len);
+	char *copy = buf_memdup0(line, len);
 	int leak = 0;
 
 	if (copy == NULL)

@@ -216,7 +216,7 @@ prom_client(const struct collect *c, const struct store_cluster *cl, struct kube
 			err_prefix(e, "opening the Prometheus token of cluster '%s'", cl->name);
 			goto out;
 		}
-		kc.token = strndup(plain, plen);
+		kc.token = buf_memdup0(plain, plen);
 		if (kc.token == NULL) {
 			err_set(e, ERR_NOMEM, "out of memory");
 			goto out;

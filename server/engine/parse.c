@@ -834,7 +834,7 @@ image_version(const char *image)
 	}
 	if (dots == 0)
 		return NULL;
-	return strndup(tag, len);
+	return buf_memdup0(tag, len);
 }
 
 /* ---- Kubernetes $(VAR) expansion --------------------------------------- */

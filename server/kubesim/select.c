@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kubesim/kubesim_int.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/banned.h"
 
@@ -33,7 +34,7 @@ is_value_char(char c)
 static char *
 dup_range(const char *p, size_t n)
 {
-	return strndup(p, n);
+	return buf_memdup0(p, n);
 }
 
 static int

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "metrics/metrics_int.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/limits.h"
 #include "util/banned.h"
@@ -779,7 +780,7 @@ parse_comment(struct parser *p)
 		for (ws = p->pos; ws < p->len; ws++)
 			if (!is_name_char(p->line[ws]))
 				return perr(p, ERR_INVALID, ws, "unit of '%s' is not a name", f->name);
-		f->unit = strndup(p->line + p->pos, p->len - p->pos);
+		f->unit = buf_memdup0(p->line + p->pos, p->len - p->pos);
 		if (f->unit == NULL)
 			return err_set(p->e, ERR_NOMEM, "out of memory reading UNIT");
 		f->has_unit = 1;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "metrics/metrics_int.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/limits.h"
 #include "util/banned.h"
@@ -155,7 +156,7 @@ mset_family_add(struct metrics_set *set, const char *name, size_t len,
 	if ((set->nfamilies + 1) * 2 > set->fsize && ftable_grow(set) < 0)
 		goto nomem;
 	f = calloc(1, sizeof(*f));
-	if (f == NULL || (f->name = strndup(name, len)) == NULL)
+	if (f == NULL || (f->name = buf_memdup0(name, len)) == NULL)
 		goto nomem;
 	f->type = METRICS_UNTYPED;
 	set->families[set->nfamilies++] = f;

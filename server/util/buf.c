@@ -131,6 +131,22 @@ buf_reset(struct buf *b)
 		b->ptr[0] = '\0';
 }
 
+char *
+buf_memdup0(const void *p, size_t n)
+{
+	char *s;
+
+	if (n == (size_t)-1)
+		return NULL;
+	s = malloc(n + 1);
+	if (s == NULL)
+		return NULL;
+	if (n > 0)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
 void
 buf_release(struct buf *b)
 {

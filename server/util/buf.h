@@ -43,6 +43,10 @@ char *buf_take(struct buf *b, size_t *len);
 /* Empties without freeing; keeps the cap. */
 void buf_reset(struct buf *b);
 
+/* A NUL-terminated copy of exactly n bytes at p (caller frees), or NULL when out of
+ * memory. Unlike strndup() it never looks past p + n, so p need not be a string. */
+char *buf_memdup0(const void *p, size_t n);
+
 /* Frees the contents; the buffer may be reused. NULL-safe. */
 void buf_release(struct buf *b);
 
