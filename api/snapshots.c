@@ -24,12 +24,13 @@ snapshot_meta_json(const struct store_snapshot *s)
 
 	api_time_rfc3339(s->first_seen, first);
 	api_time_rfc3339(s->last_seen, last);
-	return json_pack("{s:I, s:s, s:s, s:s, s:I}",
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:s}",
 	    "id", (json_int_t)s->id,
 	    "hash", s->hash,
 	    "first_seen", first,
 	    "last_seen", last,
-	    "size", (json_int_t)s->size);
+	    "size", (json_int_t)s->size,
+	    "source", s->imported ? "import" : "pull");
 }
 
 int

@@ -172,6 +172,7 @@ struct store_snapshot {
 	char hash[65];                  /* hex SHA-256 of the canonical configuration JSON */
 	int64_t first_seen, last_seen;  /* first and last pull that found this content */
 	int64_t size;                   /* bytes of the configuration document */
+	int imported;                   /* 1: made by store_snapshot_import(), not a pull */
 };
 
 /* Records one pull of a target, in one transaction. When the target's latest

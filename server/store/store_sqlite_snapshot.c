@@ -22,7 +22,7 @@
 	" (SELECT max(sn.id) FROM snapshots sn WHERE sn.target_id = t.id AND sn.imported = 0)"
 #define TARGET_FROM " FROM targets t JOIN clusters c ON c.id = t.cluster_id"
 
-#define SNAPSHOT_COLUMNS "s.id, s.target_id, s.hash, s.first_seen, s.last_seen, d.size"
+#define SNAPSHOT_COLUMNS "s.id, s.target_id, s.hash, s.first_seen, s.last_seen, d.size, s.imported"
 #define SNAPSHOT_FROM " FROM snapshots s JOIN documents d ON d.hash = s.hash"
 
 static void
@@ -58,6 +58,7 @@ row_to_snapshot(sqlite3_stmt *st, struct store_snapshot *m)
 	m->first_seen = sqlite3_column_int64(st, 3);
 	m->last_seen = sqlite3_column_int64(st, 4);
 	m->size = sqlite3_column_int64(st, 5);
+	m->imported = sqlite3_column_int(st, 6) != 0;
 }
 
 /* A malloc'd NUL-terminated copy of a text column ("" for NULL). */
@@ -494,7 +495,7 @@ store_sqlite_snapshot_get(struct store *s, int64_t id, struct store_snapshot *me
 	}
 	row_to_snapshot(st, meta);
 	if (config_json != NULL) {
-		*config_json = dup_col(st, 6);
+		*config_json = dup_col(st, 7);
 		if (*config_json == NULL) {
 			ret = err_set(e, ERR_NOMEM, "out of memory reading snapshot %lld", (long long)id);
 			goto out;

@@ -455,7 +455,9 @@ const lastgood = ['01-nodes.yaml', '10-vllm-llama.yaml', '11-vllm-llama-routing.
 await call('post', `${T}/baseline/import`, { as: 'editor', json: { document: lastgood, note: 'from git' }, want: 201 });
 await call('post', `${T}/baseline/import`, { as: 'editor', json: { document: 'kind: ConfigMap\nmetadata: {name: x}\n' }, want: 400 });
 await call('post', `${NOPE}/baseline/import`, { as: 'editor', json: { document: lastgood }, want: 404 });
-await call('get', `${T}/snapshots`, { as: 'viewer', want: 200 });
+const hist = await call('get', `${T}/snapshots`, { as: 'viewer', want: 200 });
+const sources = (hist.json?.snapshots || []).map((x) => x.source).sort().join(',');
+if (sources !== 'import,pull,pull') bad(`the history after an import has sources ${sources}, want import,pull,pull`);
 await call('get', `${T}/report`, { as: 'viewer', want: 200 });
 
 // A target the cluster lists but that was never pulled: 409 where a snapshot is needed.

@@ -502,6 +502,41 @@ test_import(void **state)
 	    "snapshot_id")), vllm_good);
 	tk_resp_free(&r);
 	assert_int_equal(latest_of(VLLM), vllm_now);
+	/* The history marks the imported snapshot; the pulled ones say so. */
+	get(VLLM "/snapshots", viewer, 200, &r);
+	{
+		const json_t *sn;
+		size_t i;
+		int seen_import = 0, seen_pull = 0;
+
+		json_array_foreach(json_object_get(r.json, "snapshots"), i, sn) {
+			const char *src = json_string_value(json_object_get(sn, "source"));
+			long long id = json_integer_value(json_object_get(sn, "id"));
+
+			assert_non_null(src);
+			if (id == imported) {
+				assert_string_equal(src, "import");
+				seen_import = 1;
+			} else {
+				assert_string_equal(src, "pull");
+				seen_pull = 1;
+			}
+		}
+		assert_true(seen_import && seen_pull);
+	}
+	tk_resp_free(&r);
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/api/v1/snapshots/%lld", imported);
+		get(path, viewer, 200, &r);
+		assert_string_equal(json_string_value(json_object_get(r.json, "source")), "import");
+		tk_resp_free(&r);
+		snprintf(path, sizeof(path), "/api/v1/snapshots/%lld", vllm_now);
+		get(path, viewer, 200, &r);
+		assert_string_equal(json_string_value(json_object_get(r.json, "source")), "pull");
+		tk_resp_free(&r);
+	}
 
 	/* The imported last good against now: the same regression. */
 	get(VLLM "/diff", viewer, 200, &r);
