@@ -123,6 +123,23 @@ serve_on_change(void *arg, int64_t target_id, int64_t snapshot_id)
 	notify_snapshot_changed(arg, target_id, snapshot_id);
 }
 
+/* The collector's promote_verdict: the verdict of the diff the API would
+ * answer for baseline `from` against `to`. */
+static int
+serve_promote_verdict(void *arg, int64_t from, int64_t to, char *verdict, size_t verdictsz,
+    struct err *e)
+{
+	struct api_diff_sides d;
+	const char *v;
+
+	if (api_diff_snapshots(arg, from, to, "baseline", "latest", 0, &d, e) < 0)
+		return -1;
+	v = json_string_value(json_object_get(d.verdict, "verdict"));
+	snprintf(verdict, verdictsz, "%s", v != NULL ? v : "none");
+	api_diff_sides_release(&d);
+	return 0;
+}
+
 int
 serve_open(struct serve *sv, const struct config *cfg, const char *prog)
 {
@@ -175,6 +192,9 @@ serve_open(struct serve *sv, const struct config *cfg, const char *prog)
 	co.history_days = cfg->history_days;
 	co.request_timeout_ms = cfg->collect_timeout_ms;
 	co.dcgm_selector = cfg->dcgm_selector;
+	co.auto_promote_after_s = cfg->auto_promote_after_s;
+	co.promote_verdict = serve_promote_verdict;
+	co.promote_verdict_arg = sv->store;
 	if (collect_new(sv->store, sv->seal, &co, &sv->collect, &e) < 0) {
 		fprintf(stderr, "%s: cannot set up the collector: %s\n", prog, e.msg);
 		goto out;

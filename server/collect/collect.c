@@ -69,9 +69,10 @@ collect_new(struct store *st, const struct seal *seal, const struct collect_opti
 	*out = NULL;
 	if (st == NULL || seal == NULL || o == NULL)
 		return err_set(e, ERR_INVALID, "the collector needs a store, a seal and options");
-	if (o->interval_s < 0 || o->history_days < 0 || o->request_timeout_ms < 0)
-		return err_set(e, ERR_INVALID, "collector interval, history and timeout must not be "
-		    "negative");
+	if (o->interval_s < 0 || o->history_days < 0 || o->request_timeout_ms < 0 ||
+	    o->auto_promote_after_s < 0)
+		return err_set(e, ERR_INVALID, "collector interval, history, timeout and auto-promotion "
+		    "must not be negative");
 	/* Snapshots parse engine command lines: the knowledge must be loaded. */
 	if (engine_init(e) < 0)
 		return -1;
@@ -342,6 +343,8 @@ pull_one(struct collect *c, struct kube_client *k, struct kube_client *pk, const
 		goto fail;
 	if (changed && c->o.on_change != NULL)
 		c->o.on_change(c->o.on_change_arg, tid, sid);
+	collect_promote_maybe(c->st, c->o.auto_promote_after_s, c->o.promote_verdict,
+	    c->o.promote_verdict_arg, tid, sid, seen_at);
 	json_array_append_new(snaps, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)sid, "target",
 	    addr, "changed", changed));
 	goto out;

@@ -40,7 +40,22 @@ struct collect_options {
 	/* Label selector of the DCGM exporter pods, looked for in every namespace on each
 	 * workload pod's node (copied). NULL: COLLECT_DEFAULT_DCGM_SELECTOR; "": none. */
 	const char *dcgm_selector;
+	/* Auto-promotion (docs/api.md): after each pull of a target, its latest
+	 * snapshot becomes the baseline once it has been unchanged and healthy for
+	 * this many seconds. 0 = off. */
+	int auto_promote_after_s;
+	/* The verdict of baseline snapshot `from` against snapshot `to` (e.g.
+	 * "no_regression"), written into verdict; 0, or -1 with e set. Called on
+	 * the pulling thread before a promotion over an existing baseline; a
+	 * "skew_likely" or "capacity_likely" verdict stops it. NULL: no verdict
+	 * is asked (health and age alone decide). */
+	int (*promote_verdict)(void *arg, int64_t from, int64_t to, char *verdict, size_t verdictsz,
+	    struct err *e);
+	void *promote_verdict_arg;
 };
+
+/* The name auto-promoted baselines are recorded under (set_by). */
+#define COLLECT_AUTO_PROMOTION "auto-promotion"
 
 /* The GPU Operator's dcgm-exporter DaemonSet labels its pods so. */
 #define COLLECT_DEFAULT_DCGM_SELECTOR "app=nvidia-dcgm-exporter"
@@ -69,6 +84,21 @@ int collect_target(struct collect *c, const char *cluster, const char *ns, const
  * evidence document. Secret values are replaced by seal_hmac() of them. New
  * references in *config and *evidence. */
 int collect_build(const json_t *raw, const struct seal *seal, json_t **config, json_t **evidence,
+    struct err *e);
+
+/*
+ * The health part of the auto-promotion, pure: `rows` are the evidence
+ * documents (skewd.evidence/v1, docs/snapshot.md) of one snapshot, oldest
+ * first, from the anchor (the newest row at or before the window's start) to
+ * the latest pull. Healthy when every row shows at least one replica and all
+ * of them ready (status.readyReplicas = status.replicas), every pod Running
+ * with every container ready, and no pod restarted or replaced since the
+ * anchor (a pod's restarts above the anchor's, or a pod the anchor does not
+ * have). Returns 1 (healthy; `why` says what was seen, e.g. "2/2 replicas
+ * ready, no container restarts"), 0 (not; `why` says why), or -1 with e set
+ * (a row that is not an evidence document).
+ */
+int collect_promote_healthy(const json_t *const *rows, size_t n, char *why, size_t whysz,
     struct err *e);
 
 #define COLLECT_SNAPSHOT_SCHEMA "skewd.snapshot/v1"

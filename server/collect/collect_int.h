@@ -9,6 +9,7 @@
 #define SKEWD_COLLECT_COLLECT_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 struct err;
@@ -27,6 +28,16 @@ int collect_selector_string(const json_t *selector, char *out, size_t outsz, str
 /* The names of the ConfigMaps and Secrets a pod spec references, added as keys of
  * the two objects (values null). */
 void collect_pod_refs(const json_t *podspec, json_t *configmaps, json_t *secrets);
+
+struct store;
+
+/* Auto-promotion after a pull of target `target_id` recorded snapshot
+ * `snapshot_id` at `now` (promote.c; the rules are in docs/api.md). Never
+ * fails a pull: problems are logged. `verdict` may be NULL (see
+ * collect_options.promote_verdict). */
+void collect_promote_maybe(struct store *st, int after_s,
+    int (*verdict)(void *, int64_t, int64_t, char *, size_t, struct err *), void *verdict_arg,
+    int64_t target_id, int64_t snapshot_id, int64_t now);
 
 /* 1 when a log line is worth keeping (model, tokenizer, revision, commit, sha, hf). */
 int collect_log_line_wanted(const char *line, size_t len);

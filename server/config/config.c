@@ -87,6 +87,8 @@ static const struct key keys[] = {
 	{ "diff_rules_file", KEY_OPT_STRING, OFF(diff_rules_file), "SKEWD_DIFF_RULES_FILE", NULL, 0, 0, 0, NULL },
 	{ "verdict_rules_file", KEY_OPT_STRING, OFF(verdict_rules_file), "SKEWD_VERDICT_RULES_FILE", NULL,
 	  0, 0, 0, NULL },
+	{ "auto_promote_after_s", KEY_INT, OFF(auto_promote_after_s), "SKEWD_AUTO_PROMOTE_AFTER_S", NULL,
+	  0, 0, CONFIG_MAX_AUTO_PROMOTE_S, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

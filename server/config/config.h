@@ -51,6 +51,7 @@ struct config {
 	char *dcgm_selector;     /* DCGM exporter pods' label selector; NULL = the GPU Operator's */
 	char *diff_rules_file;   /* extra diff rules (ignores, severity overrides; docs/diff.md); NULL = none */
 	char *verdict_rules_file; /* verdict rules replacing the built-in ones (docs/metrics.md); NULL = built-in */
+	int auto_promote_after_s; /* a snapshot unchanged and healthy this long becomes the baseline; 0 = off */
 };
 
 /* Loads defaults, then `path` when not NULL, then the environment (SKEWD_LISTEN,

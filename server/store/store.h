@@ -214,6 +214,11 @@ int store_evidence_range(struct store *s, int64_t target_id, int64_t since, int6
     struct store_evidence **items, size_t *n, struct err *e);
 /* Frees each json and the array; NULL-safe. */
 void store_evidence_free(struct store_evidence *items, size_t n);
+/* The newest evidence row of snapshot `snapshot_id` (of target `target_id`)
+ * taken at or before `at` (out->json owned by the caller: free() it).
+ * ERR_NOT_FOUND when there is none. For the auto-promotion's window. */
+int store_evidence_before(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t at,
+    struct store_evidence *out, struct err *e);
 
 /* Retention, in one transaction: removes evidence taken before older_than,
  * snapshots last seen before it except each target's latest, and documents no

@@ -192,6 +192,14 @@ store_evidence_latest(struct store *s, int64_t target_id, char **evidence_json, 
 }
 
 int
+store_evidence_before(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t at,
+    struct store_evidence *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return s->be->evidence_before(s, target_id, snapshot_id, at, out, e);
+}
+
+int
 store_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until, size_t limit,
     struct store_evidence **items, size_t *n, struct err *e)
 {

@@ -586,6 +586,48 @@ out:
 }
 
 int
+store_sqlite_evidence_before(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t at,
+    struct store_evidence *out, struct err *e)
+{
+	static const char sql[] =
+		"SELECT id, snapshot_id, taken_at, body FROM evidence"
+		" WHERE target_id = ?1 AND snapshot_id = ?2 AND taken_at <= ?3"
+		" ORDER BY taken_at DESC, id DESC LIMIT 1";
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	int rc, ret = -1;
+
+	st = prepare(s, &db, sql, "reading evidence", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, target_id);
+	sqlite3_bind_int64(st, 2, snapshot_id);
+	sqlite3_bind_int64(st, 3, at);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = err_set(e, ERR_NOT_FOUND, "no evidence of snapshot %lld before %lld",
+		    (long long)snapshot_id, (long long)at);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = store_sqlite_err(db, rc, e, "reading evidence");
+		goto out;
+	}
+	out->id = sqlite3_column_int64(st, 0);
+	out->snapshot_id = sqlite3_column_int64(st, 1);
+	out->taken_at = sqlite3_column_int64(st, 2);
+	out->json = dup_col(st, 3);
+	if (out->json == NULL) {
+		ret = err_set(e, ERR_NOMEM, "out of memory reading evidence");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
 store_sqlite_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until,
     size_t limit, struct store_evidence **items, size_t *n, struct err *e)
 {

@@ -143,6 +143,7 @@
 #define CONFIG_MAX_COLLECT_INTERVAL_S 86400
 #define CONFIG_DEFAULT_HISTORY_DAYS 30                /* history_days */
 #define CONFIG_MAX_HISTORY_DAYS    36500
+#define CONFIG_MAX_AUTO_PROMOTE_S  (30 * 86400)       /* auto_promote_after_s */
 
 /* Simulated Kubernetes API server (server/kubesim/, tests and skewd demo). */
 #define KUBESIM_DEFAULT_THREADS    32                 /* CivetWeb workers; each hung request holds one */

@@ -108,6 +108,7 @@ test_full_file(void **state)
 	assert_int_equal(c.anonymous_read, 1);
 	assert_string_equal(c.log_level, "debug");
 	assert_int_equal(c.log_json, 1);
+	assert_int_equal(c.auto_promote_after_s, 3600);
 	db = config_db_path(&c);
 	assert_string_equal(db, "/var/lib/skewd/skewd.db");
 	free(db);
@@ -150,6 +151,7 @@ test_env_overrides(void **state)
 		{ "SKEWD_DCGM_SELECTOR", "app.kubernetes.io/name=dcgm-exporter" },
 		{ "SKEWD_DIFF_RULES_FILE", "/etc/skewd/ignore.yaml" },
 		{ "SKEWD_VERDICT_RULES_FILE", "/etc/skewd/verdict.yaml" },
+		{ "SKEWD_AUTO_PROMOTE_AFTER_S", "1800" },
 	};
 	struct config c;
 	struct err e = ERR_INIT;
@@ -200,6 +202,7 @@ test_env_overrides(void **state)
 		case 19: assert_string_equal(c.dcgm_selector, "app.kubernetes.io/name=dcgm-exporter"); break;
 		case 20: assert_string_equal(c.diff_rules_file, "/etc/skewd/ignore.yaml"); break;
 		case 21: assert_string_equal(c.verdict_rules_file, "/etc/skewd/verdict.yaml"); break;
+		case 22: assert_int_equal(c.auto_promote_after_s, 1800); break;
 		default: fail();
 		}
 		config_release(&c);
