@@ -238,7 +238,7 @@ struct store_baseline {
 	int64_t id;
 	int64_t target_id;
 	int64_t snapshot_id;
-	char set_by[TOKEN_MAX_NAME + 1];        /* token name, or "auto" */
+	char set_by[TOKEN_MAX_NAME + 1];        /* token name, or "auto-promotion" */
 	char note[STORE_MAX_BASELINE_NOTE + 1]; /* why; "" when none */
 	char source[STORE_BASELINE_SOURCE_MAX + 1]; /* "snapshot" | "import" | "auto" */
 	int64_t set_at;                         /* unix seconds */
