@@ -25,12 +25,9 @@
 
 #include "store/store.h"
 #include "util/err.h"
+#include "util/limits.h"
 #include "util/log.h"
 #include "util/banned.h"
-
-/* How many evidence rows of the window are read at most (one per pull: a
- * window of 30 days pulled every minute fits). */
-#define PROMOTE_MAX_ROWS 50000
 
 static const json_t *
 member(const json_t *o, const char *k)
@@ -151,42 +148,76 @@ duration(int s, char out[24])
 		snprintf(out, 24, "%ds", s);
 }
 
-/* Reads the rows of the window into parsed documents (anchor first). Returns
- * the count, or -1 with e set. *docs is freed by the caller (each decref'd). */
+/*
+ * Rule 3, streamed: reads the snapshot's evidence rows from the anchor (the
+ * newest at or before `start`) to `now` a page at a time and checks each
+ * against the anchor. Returns 1 (healthy; `why` from the last row), 0 (not;
+ * `why` says why; also when there is no anchor yet), or -1 with e set.
+ */
 static int
-window_rows(struct store *st, int64_t target_id, int64_t snapshot_id, int64_t start, int64_t now,
-    json_t ***docs, size_t *ndocs, struct err *e)
+window_healthy(struct store *st, int64_t target_id, int64_t snapshot_id, int64_t start, int64_t now,
+    char *why, size_t whysz, struct err *e)
 {
 	struct store_evidence anchor, *rows = NULL;
-	json_t **out = NULL;
-	size_t n = 0, i, k = 0;
-	int ret = -1;
+	const json_t *pair[2];
+	json_t *a = NULL, *doc;
+	int64_t since, last_id = 0;
+	size_t n = 0, i;
+	int ret = -1, verdict = 1;
 
-	*docs = NULL;
-	*ndocs = 0;
 	memset(&anchor, 0, sizeof(anchor));
-	if (store_evidence_before(st, target_id, snapshot_id, start, &anchor, e) < 0)
-		return -1;
-	if (store_evidence_range(st, target_id, anchor.taken_at, now, PROMOTE_MAX_ROWS, &rows, &n, e) < 0)
-		goto out;
-	if ((out = calloc(n + 1, sizeof(*out))) == NULL) {
-		err_set(e, ERR_NOMEM, "out of memory reading the promotion window");
-		goto out;
+	if (store_evidence_before(st, target_id, snapshot_id, start, &anchor, e) < 0) {
+		if (e->code != ERR_NOT_FOUND)
+			return -1;
+		snprintf(why, whysz, "no evidence at the window's start");
+		return 0;
 	}
-	out[k++] = json_loads(anchor.json, 0, NULL);
-	for (i = 0; i < n; i++) {
-		if (rows[i].snapshot_id != snapshot_id || rows[i].id == anchor.id)
-			continue;
-		out[k++] = json_loads(rows[i].json, 0, NULL);
+	a = json_loads(anchor.json, 0, NULL);
+	pair[0] = a;
+	pair[1] = a;
+	/* The anchor alone is judged too (a window with one pull). */
+	if ((verdict = collect_promote_healthy(pair, 1, why, whysz, e)) != 1)
+		goto done;
+	since = anchor.taken_at;
+	last_id = anchor.id;
+	for (;;) {
+		int64_t page_last_at = since;
+
+		if (store_evidence_range(st, target_id, since, now, STORE_MAX_PAGE, &rows, &n, e) < 0) {
+			verdict = -1;
+			goto done;
+		}
+		for (i = 0; i < n; i++) {
+			page_last_at = rows[i].taken_at;
+			/* Rows of the same second as the page's start were seen already. */
+			if (rows[i].snapshot_id != snapshot_id || (rows[i].taken_at == since && rows[i].id <= last_id))
+				continue;
+			last_id = rows[i].id;
+			doc = json_loads(rows[i].json, 0, NULL);
+			pair[1] = doc;
+			verdict = collect_promote_healthy(pair, 2, why, whysz, e);
+			json_decref(doc);
+			if (verdict != 1)
+				goto done;
+		}
+		store_evidence_free(rows, n);
+		rows = NULL;
+		if (n < STORE_MAX_PAGE)
+			break;
+		/* Every row of a full page has one time: no progress is possible. */
+		if (page_last_at == since) {
+			snprintf(why, whysz, "more than %d evidence rows at one time", STORE_MAX_PAGE);
+			verdict = 0;
+			break;
+		}
+		since = page_last_at;
+		n = 0;
 	}
-	*docs = out;
-	*ndocs = k;
-	out = NULL;
-	ret = 0;
-out:
-	free(out);
-	free(anchor.json);
+done:
+	ret = verdict;
 	store_evidence_free(rows, n);
+	json_decref(a);
+	free(anchor.json);
 	return ret;
 }
 
@@ -198,8 +229,6 @@ collect_promote_maybe(struct store *st, int after_s,
 	struct store_snapshot latest, based;
 	struct store_baseline bl;
 	struct err e = ERR_INIT;
-	json_t **docs = NULL;
-	size_t ndocs = 0, i;
 	char why[400], v[64] = "", note[STORE_MAX_BASELINE_NOTE + 1], since[32], win[24];
 	int have_baseline = 0, healthy;
 
@@ -229,12 +258,7 @@ collect_promote_maybe(struct store *st, int after_s,
 	}
 	e = (struct err)ERR_INIT;
 	/* 3: healthy through the window. */
-	if (window_rows(st, target_id, snapshot_id, now - after_s, now, &docs, &ndocs, &e) < 0) {
-		if (e.code == ERR_NOT_FOUND)
-			return;
-		goto fail;
-	}
-	healthy = collect_promote_healthy((const json_t *const *)docs, ndocs, why, sizeof(why), &e);
+	healthy = window_healthy(st, target_id, snapshot_id, now - after_s, now, why, sizeof(why), &e);
 	if (healthy < 0)
 		goto fail;
 	if (!healthy) {
@@ -264,7 +288,5 @@ collect_promote_maybe(struct store *st, int after_s,
 fail:
 	log_warn("collect: auto-promotion of snapshot %lld: %s", (long long)snapshot_id, e.msg);
 out:
-	for (i = 0; i < ndocs; i++)
-		json_decref(docs[i]);
-	free(docs);
+	return;
 }

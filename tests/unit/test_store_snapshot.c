@@ -407,6 +407,29 @@ test_evidence(void **state)
 	assert_int_equal(n, 0);
 	store_evidence_free(items, n);
 	store_evidence_free(NULL, 0);
+
+	/* The newest row of one snapshot at or before a time (the auto-promotion's anchor). */
+	{
+		struct store_evidence one;
+
+		assert_int_equal(store_evidence_before(f->s, target, sid1, 175, &one, &e), 0);
+		assert_int_equal(one.taken_at, 170);
+		assert_int_equal(one.snapshot_id, sid1);
+		assert_string_equal(one.json, "{\"at\":170}");
+		free(one.json);
+		assert_int_equal(store_evidence_before(f->s, target, sid1, 1000, &one, &e), 0);
+		assert_int_equal(one.taken_at, 200);
+		free(one.json);
+		/* The other snapshot's rows do not count; before its first row there is none. */
+		assert_int_equal(store_evidence_before(f->s, target, sid2, 1000, &one, &e), 0);
+		assert_int_equal(one.taken_at, 140);
+		free(one.json);
+		assert_int_equal(store_evidence_before(f->s, target, sid1, 149, &one, &e), -1);
+		assert_int_equal(e.code, ERR_NOT_FOUND);
+		assert_null(one.json);
+		assert_int_equal(store_evidence_before(f->s, target + 1, sid1, 1000, &one, &e), -1);
+		assert_int_equal(e.code, ERR_NOT_FOUND);
+	}
 }
 
 static void
