@@ -204,6 +204,7 @@ window_healthy(struct store *st, int64_t target_id, int64_t snapshot_id, int64_t
 		rows = NULL;
 		if (n < STORE_MAX_PAGE)
 			break;
+		n = 0;
 		/* Every row of a full page has one time: no progress is possible. */
 		if (page_last_at == since) {
 			snprintf(why, whysz, "more than %d evidence rows at one time", STORE_MAX_PAGE);
@@ -211,7 +212,6 @@ window_healthy(struct store *st, int64_t target_id, int64_t snapshot_id, int64_t
 			break;
 		}
 		since = page_last_at;
-		n = 0;
 	}
 done:
 	ret = verdict;
