@@ -553,6 +553,7 @@ if (!/skewd_build_info\{version="/.test(metrics.body.toString())) bad('/metrics 
 srv.c.kill('SIGTERM');
 await new Promise((r) => srv.c.exitCode !== null ? r() : srv.c.once('exit', r));
 if (srv.c.exitCode !== 0) bad(`skewd serve exited ${srv.c.exitCode} on SIGTERM: ${fs.readFileSync(srv.err, 'utf8').slice(-1000)}`);
+if (/Sanitizer|runtime error:/.test(fs.readFileSync(srv.err, 'utf8'))) bad(`skewd serve's stderr has a sanitizer report: ${srv.err}`);
 sim.c.kill('SIGTERM');
 
 const nops = ops.length;
