@@ -222,7 +222,7 @@ fs.writeFileSync(config, [
   'listen: 127.0.0.1:0',
   `data_dir: ${path.join(tmp, 'data')}`,
   'collect_interval_s: 0',
-  'collect_timeout_ms: 1500',
+  'collect_timeout_ms: 4000', // the hang fault's 504 waits this long; slow machines need room
   `max_body_bytes: ${MAX_BODY}`,
   'public_url: https://skewd.example.com/',
   'log_level: warn',
