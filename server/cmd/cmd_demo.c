@@ -9,8 +9,10 @@
  * service that regressed); registers it as cluster `demo` with a bearer
  * token through api_cluster_register(), the path POST /api/v1/clusters
  * takes; pulls the last-good state, switches kubesim to the current one and
- * pulls again; then serves the API and dashboard (anonymous reads on) until
- * SIGINT or SIGTERM.
+ * pulls again (each state DEMO_PULLS_PER_STATE times, with kubesim's counters
+ * growing with time, so the metric charts have a history on both sides of
+ * the change); then serves the API and dashboard (anonymous reads on, the
+ * cluster polled every DEMO_COLLECT_INTERVAL_S) until SIGINT or SIGTERM.
  *
  * DATA_DIR defaults to a new temporary folder that is removed at the end,
  * so the demo never touches ./data.
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -194,12 +197,17 @@ out:
 	return ret;
 }
 
-/* Pulls the demo cluster and prints one line about it. */
+/* Pulls the demo cluster DEMO_PULLS_PER_STATE times, DEMO_PULL_SPACING_MS
+ * apart (kubesim's counters grow with time, so every pull of a pod after its
+ * first has rates and latencies over the window since the one before), and
+ * prints one line about the first pull. */
 static int
 pull(struct serve *sv, const char *state, struct err *e)
 {
 	json_t *out = NULL, *snaps, *s;
 	size_t i, changed = 0;
+	const struct timespec gap = { DEMO_PULL_SPACING_MS / 1000, (DEMO_PULL_SPACING_MS % 1000) * 1000000L };
+	int n;
 
 	if (collect_cluster(sv->collect, DEMO_CLUSTER, &out, e) < 0)
 		return -1;
@@ -215,6 +223,17 @@ pull(struct serve *sv, const char *state, struct err *e)
 		    json_string_value(json_object_get(s, "message")));
 	}
 	json_decref(out);
+	for (n = 1; n < DEMO_PULLS_PER_STATE; n++) {
+		out = NULL;
+		nanosleep(&gap, NULL);
+		if (collect_cluster(sv->collect, DEMO_CLUSTER, &out, e) < 0)
+			return -1;
+		json_decref(out);
+	}
+	if (DEMO_PULLS_PER_STATE > 1)
+		printf("  and %d more times, %d ms apart, for the metric charts\n", DEMO_PULLS_PER_STATE - 1,
+		    DEMO_PULL_SPACING_MS);
+	fflush(stdout);
 	return 0;
 }
 
@@ -283,6 +302,8 @@ cmd_demo(int argc, char **argv)
 	cfg.listen = strdup(listen_addr);
 	cfg.anonymous_read = 1;
 	cfg.in_cluster = 0;
+	/* The simulated cluster is polled often so the metric charts grow while the demo runs. */
+	cfg.collect_interval_s = DEMO_COLLECT_INTERVAL_S;
 	if (cfg.data_dir == NULL || cfg.listen == NULL) {
 		fprintf(stderr, "skewd demo: out of memory\n");
 		goto out;
@@ -321,6 +342,7 @@ cmd_demo(int argc, char **argv)
 	ko.listen = "127.0.0.1:0";
 	ko.users = &user;
 	ko.nusers = 1;
+	ko.advance_metrics = KUBESIM_ADVANCE_PER_SECOND;
 	if (kubesim_start(&ko, &ks, &e) < 0) {
 		fprintf(stderr, "skewd demo: cannot start the simulated cluster: %s\n", e.msg);
 		goto out;

@@ -9,6 +9,10 @@
  * whole histogram keeps its buckets cumulative, so the window between two
  * scrapes holds exactly the file's observations, and its quantiles are the
  * file's. Gauges, quantile samples, comments and timestamps are kept.
+ * KUBESIM_ADVANCE_PER_SECOND uses 1 + the seconds since kubesim started
+ * instead of n (`skewd demo`): the window between two scrapes then holds the
+ * file's observations once per second, so rates do not depend on how often
+ * the collector polls.
  */
 #include <math.h>
 #include <stdio.h>
@@ -85,14 +89,14 @@ sample_advances(const char *name, size_t n, const char *family, int quantile_lab
 }
 
 int
-ks_metrics_advance(struct buf *body, unsigned long n, struct err *e)
+ks_metrics_advance(struct buf *body, double n, struct err *e)
 {
 	struct buf out;
 	const char *s = buf_str(body), *end = s + buf_len(body);
 	char family[512] = "";
 	int advancing = 0, ret = -1;
 
-	if (n <= 1)
+	if (!(n > 1))
 		return 0;
 	buf_init(&out, KUBESIM_MAX_FILE_BYTES * 2);
 	while (s < end) {
@@ -121,7 +125,7 @@ ks_metrics_advance(struct buf *body, unsigned long n, struct err *e)
 				v = strtod(num, &stop);
 				if (*stop == '\0' && isfinite(v)) {
 					if (buf_add(&out, s, (size_t)(vs + 1 - s), e) != 0 ||
-					    buf_addf(&out, e, "%.17g", v * (double)n) != 0 ||
+					    buf_addf(&out, e, "%.17g", v * n) != 0 ||
 					    buf_add(&out, ve, (size_t)(le - ve), e) != 0 ||
 					    (nl != NULL && buf_addch(&out, '\n', e) != 0))
 						goto out;

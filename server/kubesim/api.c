@@ -896,12 +896,20 @@ serve_proxy(struct kubesim *k, const struct ks_object *pod, const char *port, co
 		return buf_addstr(&r->body, "404 page not found\n", NULL);
 	}
 	if (k->advance_metrics && strlen(rest) >= 7 && strcmp(rest + strlen(rest) - 7, "metrics") == 0) {
-		unsigned long n;
+		double n;
 
-		pthread_mutex_lock(&k->fault_lock);
-		n = (unsigned long)json_integer_value(json_object_get(k->served, path)) + 1;
-		json_object_set_new(k->served, path, json_integer((json_int_t)n));
-		pthread_mutex_unlock(&k->fault_lock);
+		if (k->advance_metrics == KUBESIM_ADVANCE_PER_SECOND) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			n = 1.0 + (double)(now.tv_sec - k->started.tv_sec) +
+			    (double)(now.tv_nsec - k->started.tv_nsec) / 1e9;
+		} else {
+			pthread_mutex_lock(&k->fault_lock);
+			n = (double)json_integer_value(json_object_get(k->served, path)) + 1;
+			json_object_set_new(k->served, path, json_integer((json_int_t)n));
+			pthread_mutex_unlock(&k->fault_lock);
+		}
 		if (ks_metrics_advance(&r->body, n, NULL) != 0)
 			return -1;
 	}

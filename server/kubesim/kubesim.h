@@ -48,6 +48,12 @@ struct kubesim_user {
 	int client_cert;   /* 1: write TLS_DIR/client-NAME.crt and .key signed by the CA */
 };
 
+enum kubesim_advance {
+	KUBESIM_ADVANCE_OFF = 0,
+	KUBESIM_ADVANCE_PER_SCRAPE = 1,
+	KUBESIM_ADVANCE_PER_SECOND = 2
+};
+
 struct kubesim_options {
 	const char *fixtures_dir; /* holds one folder per state */
 	const char *state;        /* the first state, e.g. "lastgood" */
@@ -58,9 +64,12 @@ struct kubesim_options {
 	const struct kubesim_user *users; /* borrowed during kubesim_start() only */
 	size_t nusers;
 	int threads;              /* worker threads; 0 = KUBESIM_DEFAULT_THREADS */
-	int advance_metrics;      /* 1: the n-th answer of one pod-proxy path ending in "metrics"
-	                           * has its counter, histogram and summary counts multiplied
-	                           * by n, so counters advance between scrapes (advance.c) */
+	int advance_metrics;      /* KUBESIM_ADVANCE_PER_SCRAPE: the n-th answer of one pod-proxy
+	                           * path ending in "metrics" has its counter, histogram and
+	                           * summary counts multiplied by n, so counters advance between
+	                           * scrapes; KUBESIM_ADVANCE_PER_SECOND: multiplied by 1 + the
+	                           * seconds since kubesim_start(), so a rate is the file's
+	                           * counts per second however often it is scraped (advance.c) */
 };
 
 enum kubesim_fault_kind {

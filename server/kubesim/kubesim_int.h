@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "kubesim/kubesim.h"
@@ -154,6 +155,7 @@ struct kubesim {
 	unsigned long requests;
 	int advance_metrics;
 	json_t *served;             /* pod-proxy metrics path -> answers so far (advance_metrics) */
+	struct timespec started;    /* CLOCK_MONOTONIC at start (KUBESIM_ADVANCE_PER_SECOND) */
 
 	atomic_int stopping;
 };
@@ -172,7 +174,7 @@ struct ks_request {
 
 /* Multiplies the counts of a metrics text by n (advance.c; n <= 1 leaves it).
  * Returns -1 with e set when the result does not fit (body released). */
-int ks_metrics_advance(struct buf *body, unsigned long n, struct err *e);
+int ks_metrics_advance(struct buf *body, double n, struct err *e);
 
 /* Answers an authenticated API request (discovery, list, get, logs, proxy,
  * access reviews) into r, with RBAC checked. Returns -1 only when out of memory. */

@@ -435,6 +435,7 @@ kubesim_start(const struct kubesim_options *o, struct kubesim **out, struct err 
 	pthread_mutex_init(&k->fault_lock, NULL);
 	k->rv_next = 1000;
 	k->advance_metrics = o->advance_metrics;
+	clock_gettime(CLOCK_MONOTONIC, &k->started);
 	k->served = json_object();
 	if (k->served == NULL) {
 		pthread_rwlock_destroy(&k->lock);

@@ -145,6 +145,12 @@
 #define CONFIG_MAX_HISTORY_DAYS    36500
 #define CONFIG_MAX_AUTO_PROMOTE_S  (30 * 86400)       /* auto_promote_after_s */
 
+/* skewd demo: each state is pulled a few times at start so the charts have a history,
+ * then the collector polls it on its own. */
+#define DEMO_PULLS_PER_STATE       3
+#define DEMO_PULL_SPACING_MS       1000
+#define DEMO_COLLECT_INTERVAL_S    15
+
 /* Simulated Kubernetes API server (server/kubesim/, tests and skewd demo). */
 #define KUBESIM_DEFAULT_THREADS    32                 /* CivetWeb workers; each hung request holds one */
 #define KUBESIM_MAX_FAULTS         32                 /* path prefixes with a fault at once */
