@@ -4,6 +4,7 @@ import { h, fill, show, when, ago } from './dom.js';
 import { ApiError, call, get, targetPath } from './api.js';
 import { CATEGORIES, SEVERITIES, can, session, sevBadge, verdictBadge, targetHash, bundleLinks, showError,
 	route } from './app.js';
+import { chartsCard, windowOf } from './charts.js';
 
 const view = document.getElementById('view');
 
@@ -53,13 +54,28 @@ export async function renderTarget(t, query, seq, current) {
 	        identity(t, detail, facts),
 	        baselineCard(t, baseline, baselines, snapshots, detail)),
 	    verdictCard(diff, sides, !compare && baseline ? base + '/report?format=markdown' : null),
-	    chartsCard(diff, baseline, snapshots, detail, compare ? [`#${from}`, `#${to}`]
-	        : [`baseline #${baseline ? baseline.snapshot_id : '?'}`, `latest #${detail.latest_snapshot_id}`]),
+	    charts(t, query, baseline, snapshots),
 	    diffCard(diff, sides),
 	    yamlCard(patch),
 	    timelineCard(t, snapshots, baseline, from, to, twins, detail),
 	    actionsCard(t, baseline, compare ? { from: Number(from), to: Number(to) } : null));
-	drawCharts();
+}
+
+// The charts card; a new window is kept in the URL (?window=) and redraws the charts only.
+function charts(t, query, baseline, snapshots) {
+	const ctx = {
+		t, snapshots, baselineId: baseline ? baseline.snapshot_id : null, window: windowOf(query),
+		onWindow: (w) => {
+			const q = new URLSearchParams(query);
+			q.set('window', w);
+			history.replaceState(null, '', targetHash(t, q));
+			const old = document.getElementById('charts');
+			if (old)
+				old.replaceWith(charts(t, q, baseline, snapshots));
+			document.getElementById('chart-window')?.focus();
+		},
+	};
+	return chartsCard(ctx);
 }
 
 function identity(t, detail, facts) {
@@ -184,95 +200,6 @@ function fmt(v, unit) {
 		return show(v);
 	const n = Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
 	return unit ? `${n} ${unit}` : n;
-}
-
-// ---------------------------------------------------------------- charts
-
-// The key metrics in the issue's order; others follow.
-const KEY_METRICS = ['request_rate', 'generation_tokens_per_s', 'e2e_latency_p99', 'ttft_p99', 'ttft',
-	'gpu_utilization', 'gpu_memory', 'kv_cache_usage', 'running_requests', 'waiting_requests'];
-let pendingCharts = [];
-
-// Series per metric: the verdict's two figures, the baseline (or "from")
-// window and the current (or "to") window. The API keeps no metric history
-// beyond these, so there is no longer series to draw.
-function metricSeries(diff, sideNames) {
-	const series = new Map();
-	const figs = diff && diff.verdict && diff.verdict.figures ? diff.verdict.figures : {};
-	for (const [k, f] of Object.entries(figs)) {
-		if (!f || typeof f.before !== 'number' || typeof f.after !== 'number')
-			continue;
-		series.set(k, { xs: [0, 1], ys: [f.before, f.after], unit: f.unit || null, baselineX: 0, labels: sideNames });
-	}
-	const keys = [...series.keys()].sort((a, b) => {
-		const ia = KEY_METRICS.indexOf(a), ib = KEY_METRICS.indexOf(b);
-		return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.localeCompare(b);
-	});
-	return { keys, series };
-}
-
-function chartsCard(diff, baseline, snapshots, detail, sideNames) {
-	pendingCharts = [];
-	const card = h('section', { class: 'card', id: 'charts', 'aria-labelledby': 'h-charts' },
-	    h('h2', { id: 'h-charts' }, 'Key metrics'));
-	const { keys, series } = metricSeries(diff, sideNames);
-	if (keys.length === 0) {
-		card.appendChild(h('p', { class: 'muted' }, 'No metric figures for this target (the engine\'s /metrics was not scraped in both windows).'));
-		return card;
-	}
-	if (typeof window.uPlot !== 'function') {
-		card.appendChild(h('p', { class: 'error' }, 'The chart library (uPlot) did not load; the figures are in the verdict above.'));
-		return card;
-	}
-	const grid = h('div', { class: 'charts' });
-	for (const k of keys) {
-		const box = h('figure', { class: 'chart', dataset: { metric: k } },
-		    h('figcaption', null, k.replace(/_/g, ' ') + (series.get(k).unit ? ` (${series.get(k).unit})` : '')));
-		grid.appendChild(box);
-		pendingCharts.push({ box, s: series.get(k), baselineX: series.get(k).baselineX });
-	}
-	card.appendChild(grid);
-	card.appendChild(h('p', { class: 'muted small' }, 'Each figure over its window; the dashed line marks the baseline side.'));
-	return card;
-}
-
-function drawCharts() {
-	const css = getComputedStyle(document.documentElement);
-	const stroke = css.getPropertyValue('--accent').trim() || '#2f6fd6';
-	const axis = css.getPropertyValue('--muted').trim() || '#666';
-	for (const { box, s, baselineX } of pendingCharts) {
-		const width = Math.max(240, Math.min(460, box.clientWidth || 320));
-		const labels = s.labels;
-		const xaxis = { stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' },
-			splits: () => [0, 1], values: (u, splits) => splits.map((v) => labels[v] || '') };
-		const opts = {
-			width, height: 160,
-			legend: { show: false },
-			scales: { x: { time: false, range: [-0.25, 1.25] } },
-			axes: [xaxis,
-			    { stroke: axis, grid: { stroke: 'rgba(128,128,128,0.15)' }, size: 56 }],
-			series: [{}, { stroke, width: 2, points: { show: true, size: 7 } }],
-			hooks: {
-				draw: [(u) => {
-					if (!Number.isFinite(baselineX))
-						return;
-					const x = u.valToPos(baselineX, 'x', true);
-					const c = u.ctx;
-					c.save();
-					c.strokeStyle = '#c58a00';
-					c.setLineDash([5, 4]);
-					c.lineWidth = 1.5;
-					c.beginPath();
-					c.moveTo(x, u.bbox.top);
-					c.lineTo(x, u.bbox.top + u.bbox.height);
-					c.stroke();
-					c.restore();
-				}],
-			},
-		};
-		new window.uPlot(opts, [s.xs, s.ys], box);
-	}
-	pendingCharts = [];
 }
 
 // ---------------------------------------------------------------- diff
@@ -414,12 +341,20 @@ function timelineCard(t, snapshots, baseline, from, to, twins, detail) {
 		class: 'inline', onsubmit: (ev) => {
 			ev.preventDefault();
 			const q = new URLSearchParams({ from: fromSel.value, to: toSel.value });
+			keepWindow(q);
 			location.hash = targetHash(t, q);
 		},
 	    }, h('span', null, 'Compare '), fromSel, h('span', null, ' with '), toSel,
 	    h('button', { type: 'submit' }, 'Compare'),
 	    from ? h('a', { href: targetHash(t), class: 'button' }, 'Back to baseline vs latest') : null),
 	    twins.length && detail.latest_snapshot_id ? twinForm(t, twins, detail.latest_snapshot_id) : null);
+}
+
+// The chart window of the current address carries over to a comparison.
+function keepWindow(q) {
+	const w = new URLSearchParams(location.hash.split('?')[1] || '').get('window');
+	if (w)
+		q.set('window', w);
 }
 
 // Compares this target's latest snapshot with the latest of the same workload elsewhere.
@@ -429,7 +364,9 @@ function twinForm(t, twins, latest) {
 	return h('form', {
 		class: 'inline', id: 'twin-form', onsubmit: (ev) => {
 			ev.preventDefault();
-			location.hash = targetHash(t, new URLSearchParams({ from: sel.value, to: String(latest) }));
+			const q = new URLSearchParams({ from: sel.value, to: String(latest) });
+			keepWindow(q);
+			location.hash = targetHash(t, q);
 		},
 	}, h('span', null, 'Compare the latest with the same workload in '), sel,
 	h('button', { type: 'submit' }, 'Compare'));
