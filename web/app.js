@@ -527,14 +527,15 @@ async function renderAdmin(query, seq) {
 		        ') may not manage clusters, webhooks or tokens; sign in with an admin token.'));
 		return;
 	}
-	const [tokens, webhooks] = await Promise.all([
+	const [clusters, tokens, webhooks] = await Promise.all([
+		get('/api/v1/clusters'),
 		get('/api/v1/tokens'),
-		get('/api/v1/webhooks').catch(() => ({ webhooks: [] })),
+		get('/api/v1/webhooks'),
 	]);
 	if (seq !== routeSeq)
 		return;
-	fill(view, h('h1', null, 'Admin'), clusterForm(), webhookSection(webhooks.webhooks || []),
-	    tokenSection(tokens.tokens || []));
+	fill(view, h('h1', null, 'Admin'), clusterSection(clusters.clusters || []), clusterForm(),
+	    webhookSection(webhooks.webhooks || []), tokenSection(tokens.tokens || []));
 }
 
 function formStatus() {
@@ -561,38 +562,197 @@ function field(id, label, input) {
 	return h('div', { class: 'field' }, h('label', { for: id }, label), input);
 }
 
+// Clusters with their health; each can be pulled now or deleted (after an in-page confirmation).
+function clusterSection(list) {
+	const status = formStatus();
+	const rows = list.map((c) => {
+		const hl = c.health || {};
+		const state = hl.last_error ? 'failing' : hl.last_success_at ? 'healthy' : 'not pulled yet';
+		const actions = h('td', { class: 'actions' });
+		const normal = () => fill(actions,
+		    h('button', {
+			type: 'button', class: 'pull', onclick: () => submit(status, async () => {
+				try {
+					const r = await call('POST', '/api/v1/clusters/' + encodeURIComponent(c.name) + '/collect');
+					return `Pulled ${c.name}: ${(r.snapshots || []).length} target(s), ${(r.errors || []).length} error(s).`;
+				} finally {
+					setTimeout(route, 800);
+				}
+			}),
+		    }, 'Pull now'),
+		    h('button', {
+			type: 'button', class: 'delete', 'aria-label': `Delete cluster ${c.name}`, onclick: () => {
+				const yes = h('button', {
+					type: 'button', class: 'danger confirm-delete', onclick: () => submit(status, async () => {
+						await call('DELETE', '/api/v1/clusters/' + encodeURIComponent(c.name));
+						setTimeout(route, 600);
+						return `Deleted cluster ${c.name} with its targets, snapshots and evidence.`;
+					}),
+				}, 'Yes, delete');
+				fill(actions, h('span', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the deletion' },
+				    `Delete ${c.name} and everything collected from it? `, yes,
+				    h('button', { type: 'button', class: 'cancel', onclick: normal }, 'Cancel')));
+				yes.focus();
+			},
+		    }, 'Delete'));
+		normal();
+		return h('tr', { class: 'cluster-row ' + (hl.last_error ? 'bad' : ''), dataset: { cluster: c.name } },
+		    h('td', null, h('strong', null, c.name), h('div', { class: 'muted small mono' }, show(c.server))),
+		    h('td', null, c.auth && c.auth.kind ? c.auth.kind.replace(/_/g, ' ') : '—',
+		        c.insecure_skip_tls_verify ? h('div', { class: 'error small' }, 'TLS not verified') : null),
+		    h('td', null, Array.isArray(c.namespaces) && c.namespaces.length ? c.namespaces.join(', ') : 'all'),
+		    h('td', { class: 'health' }, h('span', { class: 'state' }, state),
+		        h('div', { class: 'muted small' }, hl.last_pull_at ? `last pull ${ago(hl.last_pull_at)} (${when(hl.last_pull_at)})` : 'never pulled'),
+		        hl.last_error && hl.last_success_at ? h('div', { class: 'muted small' }, 'last success ' + ago(hl.last_success_at)) : null,
+		        hl.last_error ? h('div', { class: 'error cluster-error' }, hl.last_error) : null),
+		    h('td', null, hl.server_version || '—'),
+		    actions);
+	});
+	return h('section', { class: 'card', 'aria-labelledby': 'h-admin-clusters' },
+	    h('h2', { id: 'h-admin-clusters' }, 'Clusters'),
+	    rows.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'admin-clusters' },
+	        h('thead', null, h('tr', null, ['Cluster', 'Auth', 'Namespaces', 'Health', 'Server version', '']
+	            .map((x) => h('th', { scope: 'col' }, x)))), h('tbody', null, rows)))
+	        : h('p', { class: 'muted' }, 'No cluster registered yet.'),
+	    status);
+}
+
+function textOf(input) {
+	return input.files && input.files[0] ? input.files[0].text() : Promise.resolve('');
+}
+
+// Registers a cluster from a server URL and credentials, or from a kubeconfig
+// file, then pulls it once so its health (or error sentence) shows at once.
 function clusterForm() {
-	const name = h('input', { required: true, pattern: '[a-z0-9]([a-z0-9-]*[a-z0-9])?', placeholder: 'prod-eu' });
-	const file = h('input', { type: 'file', accept: '.yaml,.yml,.conf,text/yaml,*/*', required: true });
+	const mode = new URLSearchParams(location.hash.split('?')[1] || '').get('register') === 'kubeconfig' ? 'kubeconfig' : 'manual';
+	const name = h('input', { required: true, pattern: '[a-z0-9]([a-z0-9\\-]*[a-z0-9])?', maxlength: 63, placeholder: 'prod-eu', autocomplete: 'off' });
+	const server = h('input', { type: 'url', placeholder: 'https://10.0.0.1:6443', autocomplete: 'off' });
+	const ca = h('textarea', { rows: 3, placeholder: '-----BEGIN CERTIFICATE-----   (empty: the system CAs)', spellcheck: 'false' });
+	const caFile = h('input', { type: 'file', accept: '.pem,.crt,.cer,text/plain,*/*' });
+	const insecure = h('input', { type: 'checkbox' });
+	const authKind = h('select', null, h('option', { value: 'token' }, 'bearer token'),
+	    h('option', { value: 'client_cert' }, 'client certificate and key'));
+	const tokenIn = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false' });
+	const cert = h('textarea', { rows: 3, placeholder: '-----BEGIN CERTIFICATE-----', spellcheck: 'false' });
+	const certFile = h('input', { type: 'file', accept: '.pem,.crt,text/plain,*/*' });
+	const key = h('textarea', { rows: 3, placeholder: '-----BEGIN PRIVATE KEY-----', spellcheck: 'false' });
+	const keyFile = h('input', { type: 'file', accept: '.pem,.key,text/plain,*/*' });
+	const file = h('input', { type: 'file', accept: '.yaml,.yml,.conf,text/yaml,*/*' });
 	const context = h('input', { placeholder: 'current context' });
 	const namespaces = h('input', { placeholder: 'llm, serving (empty: all)' });
+	const selector = h('input', { placeholder: 'app.kubernetes.io/part-of=llm (empty: all)' });
 	const status = formStatus();
+
+	const tokenBox = field('c-token', 'Bearer token', tokenIn);
+	const certBox = h('div', { class: 'stack' }, field('c-cert', 'Client certificate (PEM)', cert),
+	    field('c-cert-file', 'or its file', certFile), field('c-key', 'Client key (PEM)', key), field('c-key-file', 'or its file', keyFile));
+	const manual = h('fieldset', { id: 'c-manual' }, h('legend', null, 'API server and credentials'),
+	    field('c-server', 'Server URL', server), field('c-ca', 'CA certificate (PEM)', ca), field('c-ca-file', 'or its file', caFile),
+	    h('label', { class: 'check' }, insecure, ' skip TLS verification (testing only)'),
+	    field('c-auth', 'Authentication', authKind), tokenBox, certBox);
+	insecure.id = 'c-insecure';
+	const kube = h('fieldset', { id: 'c-kube' }, h('legend', null, 'Kubeconfig'),
+	    field('c-kubeconfig', 'Kubeconfig file', file), field('c-context', 'Context', context),
+	    h('p', { class: 'muted small' }, 'Credentials must be inline (token, *-data); exec and auth-provider users are refused.'));
+	const radios = ['manual', 'kubeconfig'].map((m) => h('input', {
+		type: 'radio', name: 'c-mode', value: m, id: 'c-mode-' + m, checked: m === mode,
+	}));
+	const sync = () => {
+		const m = radios[1].checked ? 'kubeconfig' : 'manual';
+		manual.hidden = m !== 'manual';
+		kube.hidden = m !== 'kubeconfig';
+		server.required = m === 'manual';
+		name.required = m === 'manual';
+		file.required = m === 'kubeconfig';
+		const cc = authKind.value === 'client_cert';
+		tokenBox.hidden = cc;
+		certBox.hidden = !cc;
+		// The register mode is part of the page's address.
+		const q = new URLSearchParams(location.hash.split('?')[1] || '');
+		if (m === 'kubeconfig')
+			q.set('register', 'kubeconfig');
+		else
+			q.delete('register');
+		const qs = q.toString();
+		history.replaceState(null, '', '#/admin' + (qs ? '?' + qs : ''));
+	};
+	for (const r of radios)
+		r.addEventListener('change', sync);
+	authKind.addEventListener('change', sync);
+	sync();
+
 	return h('section', { class: 'card', 'aria-labelledby': 'h-register' },
 	    h('h2', { id: 'h-register' }, 'Register a cluster'),
-	    h('p', { class: 'muted' }, 'Upload a kubeconfig for a read-only service account (see deploy/kubernetes/remote-access).'),
+	    h('p', { class: 'muted' }, 'Use a read-only service account (deploy/kubernetes/remote-access). Credentials are sealed before they are stored and never shown again.'),
 	    h('form', {
-		onsubmit: (ev) => {
+		id: 'register-form', onsubmit: (ev) => {
 			ev.preventDefault();
 			submit(status, async () => {
-				if (!file.files[0])
-					throw new Error('choose a kubeconfig file');
-				const body = { name: name.value.trim(), kubeconfig: await file.files[0].text() };
-				if (context.value.trim())
-					body.context = context.value.trim();
-				const ns = namespaces.value.split(',').map((s) => s.trim()).filter(Boolean);
-				if (ns.length)
-					body.namespaces = ns;
-				const c = await call('POST', '/api/v1/clusters/import', body);
-				return `Registered cluster ${c.name || body.name}.`;
+				const ns = namespaces.value.split(',').map((x) => x.trim()).filter(Boolean);
+				let c;
+				if (radios[1].checked) {
+					if (!file.files[0])
+						throw new Error('choose a kubeconfig file');
+					const body = { kubeconfig: await file.files[0].text() };
+					if (name.value.trim())
+						body.name = name.value.trim();
+					if (context.value.trim())
+						body.context = context.value.trim();
+					if (ns.length)
+						body.namespaces = ns;
+					if (selector.value.trim())
+						body.label_selector = selector.value.trim();
+					c = await call('POST', '/api/v1/clusters/import', body);
+				} else {
+					const body = { name: name.value.trim(), server: server.value.trim() };
+					const caText = ca.value.trim() || (await textOf(caFile)).trim();
+					if (caText)
+						body.ca_pem = caText;
+					if (insecure.checked)
+						body.insecure_skip_tls_verify = true;
+					if (authKind.value === 'token') {
+						if (!tokenIn.value.trim())
+							throw new Error('enter the bearer token');
+						body.auth = { token: tokenIn.value.trim() };
+					} else {
+						const certText = cert.value.trim() || (await textOf(certFile)).trim();
+						const keyText = key.value.trim() || (await textOf(keyFile)).trim();
+						if (!certText || !keyText)
+							throw new Error('give both the client certificate and its key');
+						body.auth = { client_cert_pem: certText, client_key_pem: keyText };
+					}
+					if (ns.length)
+						body.namespaces = ns;
+					if (selector.value.trim())
+						body.label_selector = selector.value.trim();
+					c = await call('POST', '/api/v1/clusters', body);
+				}
+				// The secrets leave the page once sent.
+				tokenIn.value = '';
+				key.value = '';
+				keyFile.value = '';
+				const cname = c.name || name.value.trim();
+				let pulled;
+				try {
+					const r = await call('POST', '/api/v1/clusters/' + encodeURIComponent(cname) + '/collect');
+					pulled = `first pull: ${(r.snapshots || []).length} target(s), ${(r.errors || []).length} error(s).`;
+				} catch (e) {
+					pulled = 'first pull failed: ' + e.message;
+				}
+				setTimeout(route, 800);
+				return `Registered cluster ${cname}; ${pulled}`;
 			});
 		},
-	    }, field('c-name', 'Name', name), field('c-kubeconfig', 'Kubeconfig', file),
-	    field('c-context', 'Context', context), field('c-namespaces', 'Namespaces', namespaces),
+	    }, h('fieldset', { class: 'modes' }, h('legend', null, 'How'),
+		h('label', { class: 'check' }, radios[0], ' server URL and credentials'),
+		h('label', { class: 'check' }, radios[1], ' kubeconfig upload')),
+	    field('c-name', 'Name', name), manual, kube,
+	    field('c-namespaces', 'Namespaces', namespaces), field('c-selector', 'Label selector', selector),
 	    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Register')), status));
 }
 
 function webhookSection(list) {
-	const name = h('input', { required: true, pattern: '[a-z0-9]([a-z0-9-]*[a-z0-9])?' });
+	const name = h('input', { required: true, pattern: '[a-z0-9]([a-z0-9\\-]*[a-z0-9])?' });
 	const url = h('input', { type: 'url', required: true, placeholder: 'https://hooks.example/…' });
 	const format = h('select', null, h('option', { value: 'json' }, 'json'), h('option', { value: 'slack' }, 'slack'));
 	const minsev = h('select', null, SEVERITIES.map((s) => h('option', { value: s, selected: s === 'high' }, s)));

@@ -391,6 +391,13 @@ async function run(browser, url, tok) {
 		await page.keyboard.press('Enter');
 		await page.waitForFunction(() => location.hash.startsWith('#/targets/'));
 	});
+	await check('a viewer opening the admin page sees no admin action', async () => {
+		await goto(page, url + '/#/admin');
+		const text = await page.locator('#view').innerText();
+		assert(/may not manage/.test(text), text.slice(0, 200));
+		for (const sel of ['#register-form', '#admin-clusters button', '#w-url', '#t-name'])
+			assert(await page.locator(sel).count() === 0, `${sel} shown to a viewer`);
+	});
 	await check('a 403 from the API is explained as a role problem', async () => {
 		const msg = await page.evaluate(() => import('/api.js').then((m) =>
 		    m.call('POST', '/api/v1/tokens', { name: 'x', role: 'viewer' })).then(() => 'no error', (e) => e.message));
@@ -464,12 +471,39 @@ async function run(browser, url, tok) {
 	await ed.close();
 
 	const ad = await newPage(browser, url, tok.admin, { viewport: { width: 760, height: 900 } });
-	await check('an admin sees clusters, webhooks and tokens forms', async () => {
+	await check('an admin sees clusters with health, and the register, webhook and token forms', async () => {
 		await goto(ad, url + '/#/admin');
 		await ad.waitForSelector('#tokens');
 		assert((await ad.locator('#tokens').innerText()).includes('browser-viewer'), 'tokens not listed');
-		assert(await ad.locator('#c-kubeconfig').count() === 1 && await ad.locator('#w-url').count() === 1, 'forms missing');
+		const demo = await ad.locator('#admin-clusters tr[data-cluster="demo"]').innerText();
+		assert(/healthy/.test(demo) && /last pull/.test(demo) && /v1\.\d+/.test(demo) && /token/.test(demo), `demo row: ${demo}`);
+		assert(await ad.locator('#c-server').isVisible() && await ad.locator('#c-token').isVisible(), 'manual register form hidden');
+		assert(await ad.locator('#w-url').count() === 1, 'webhook form missing');
 		assert(!(await ad.locator('#nav-admin').isHidden()), 'admin link hidden for an admin');
+	});
+	await check('an admin registers a cluster through the form; its error sentence is listed; delete asks first', async () => {
+		await ad.fill('#c-name', 'offline');
+		await ad.fill('#c-server', 'https://127.0.0.1:9');
+		await ad.fill('#c-token', 'not-a-real-token');
+		await ad.click('#register-form button[type=submit]');
+		await ad.waitForFunction(() => /Registered cluster offline; first pull failed/.test(document.querySelector('#register-form .status')?.textContent || ''),
+		    null, { timeout: 15000 });
+		const row = ad.locator('#admin-clusters tr[data-cluster="offline"]');
+		await row.waitFor({ timeout: 10000 });
+		const text = await row.innerText();
+		assert(/failing/.test(text) && /https:\/\/127\.0\.0\.1:9/.test(text), `row: ${text}`);
+		const sentence = await row.locator('.cluster-error').innerText();
+		assert(sentence.length > 10 && !/not-a-real-token/.test(await ad.content()), `error sentence: ${sentence}`);
+		await shot(ad, 'admin-registered');
+		await row.locator('button.delete').click();
+		await row.locator('button.cancel').click();
+		assert(await row.locator('button.delete').count() === 1, 'cancel did not restore the row');
+		await row.locator('button.delete').click();
+		assert(/Delete offline and everything/.test(await row.locator('.confirm').innerText()), 'no confirmation');
+		await row.locator('button.confirm-delete').click();
+		await ad.waitForFunction(() => !document.querySelector('#admin-clusters tr[data-cluster="offline"]'), null, { timeout: 10000 });
+		const gone = await api(url, 'GET', '/api/v1/clusters/offline', tok.admin);
+		assert(gone.status === 404, `after delete: ${gone.status}`);
 	});
 	await check('an admin creates a token through the form and sees it once', async () => {
 		await ad.fill('#t-name', 'from-the-form');
@@ -486,10 +520,12 @@ async function run(browser, url, tok) {
 			'    server: https://127.0.0.1:9', '    insecure-skip-tls-verify: true', 'users:', '- name: u', '  user:',
 			'    token: not-a-real-token', 'contexts:', '- name: ctx', '  context:', '    cluster: c', '    user: u',
 			'current-context: ctx', ''].join('\n');
+		await ad.check('#c-mode-kubeconfig');
+		assert(ad.url().includes('register=kubeconfig'), `register mode not in the URL: ${ad.url()}`);
 		await ad.fill('#c-name', 'unreachable');
 		await ad.setInputFiles('#c-kubeconfig', { name: 'kubeconfig.yaml', mimeType: 'text/yaml', buffer: Buffer.from(kubeconfig) });
-		await ad.click('form:has(#c-name) button[type=submit]');
-		await ad.waitForSelector('form:has(#c-name) .status.ok', { timeout: 10000 });
+		await ad.click('#register-form button[type=submit]');
+		await ad.waitForSelector('#register-form .status.ok', { timeout: 15000 });
 		await ad.fill('#w-name', 'oncall');
 		await ad.fill('#w-url', 'https://hooks.example.invalid/skewd');
 		await ad.click('form:has(#w-name) button[type=submit]');
