@@ -8,110 +8,15 @@
 //
 //   node tests/browser/dashboard.mjs          (SKEWD_BIN, SKEWD_SOURCE_DIR from the env)
 
-import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { TARGET, api, artifacts, assert, bad, check, checkCharts, demo, src, summary, verifyBundle }
+	from './lib/common.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const src = process.env.SKEWD_SOURCE_DIR || path.resolve(here, '../..');
-const bin = process.env.SKEWD_BIN || path.join(src, 'build/skewd');
-const artifacts = process.env.SKEWD_ARTIFACTS || path.join(src, 'tests/artifacts');
 const require = createRequire(path.join(src, 'tests/package.json'));
 const { chromium } = require('playwright-core');
-
-const XSS = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>';
-let passed = 0, failed = 0;
-const skipped = [];
-
-function ok(name) {
-	passed++;
-	console.log(`ok   ${name}`);
-}
-function bad(name, why) {
-	failed++;
-	console.log(`FAIL ${name}: ${why}`);
-}
-async function check(name, fn) {
-	try {
-		const r = await fn();
-		if (r === false)
-			bad(name, 'condition false');
-		else
-			ok(name);
-	} catch (e) {
-		bad(name, e.message.split('\n').slice(0, 4).join(' | '));
-	}
-}
-function assert(c, msg) {
-	if (!c)
-		throw new Error(msg);
-}
-
-function freePort() {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.listen(0, '127.0.0.1', () => {
-			const p = s.address().port;
-			s.close(() => resolve(p));
-		});
-		s.on('error', reject);
-	});
-}
-
-// A tree the demo finds its fixtures in: bin/skewd, tests/fixtures/cluster
-// (a copy, with the XSS strings added to the current state) and the role file.
-function makeTree(tmp) {
-	const root = path.join(tmp, 'tree');
-	fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
-	fs.copyFileSync(bin, path.join(root, 'bin/skewd'));
-	fs.chmodSync(path.join(root, 'bin/skewd'), 0o755);
-	fs.cpSync(path.join(src, 'tests/fixtures/cluster'), path.join(root, 'tests/fixtures/cluster'), { recursive: true });
-	fs.mkdirSync(path.join(root, 'deploy/kubernetes'), { recursive: true });
-	fs.copyFileSync(path.join(src, 'deploy/kubernetes/clusterrole-collector.yaml'),
-	    path.join(root, 'deploy/kubernetes/clusterrole-collector.yaml'));
-	const f = path.join(root, 'tests/fixtures/cluster/current/10-vllm-llama.yaml');
-	const y = fs.readFileSync(f, 'utf8');
-	// The Deployment's own labels and annotations (the first "app: vllm-llama"
-	// and the first annotations block): a label value and an annotation with markup.
-	const quoted = XSS.replace(/'/g, "''");
-	const withXss = y.replace('  labels:\n    app: vllm-llama\n',
-	    `  labels:\n    app: vllm-llama\n    team: '${quoted}'\n`)
-	    .replace('  annotations:\n', `  annotations:\n    skewd.test/xss: '${quoted}'\n`);
-	assert(withXss !== y, 'the fixture copy did not take the XSS strings');
-	fs.writeFileSync(f, withXss);
-	return root;
-}
-
-async function startDemo(root, data, port) {
-	const log = fs.openSync(path.join(artifacts, 'demo.log'), 'w');
-	const child = spawn(path.join(root, 'bin/skewd'), ['demo', '--listen', `127.0.0.1:${port}`, '--data-dir', data],
-	    { stdio: ['ignore', log, log] });
-	const url = `http://127.0.0.1:${port}`;
-	for (let i = 0; i < 300; i++) {
-		await new Promise((r) => setTimeout(r, 100));
-		if (child.exitCode !== null)
-			throw new Error('skewd demo exited: ' + fs.readFileSync(path.join(artifacts, 'demo.log'), 'utf8').slice(-600));
-		const text = fs.readFileSync(path.join(artifacts, 'demo.log'), 'utf8');
-		if (text.includes('listening on'))
-			return { child, url };
-	}
-	child.kill('SIGTERM');
-	throw new Error('skewd demo did not start in 30 s');
-}
-
-function makeToken(root, data, name, role) {
-	const cfg = path.join(data, '..', 'cfg.yaml');
-	fs.writeFileSync(cfg, `data_dir: ${data}\n`);
-	const out = execFileSync(path.join(root, 'bin/skewd'), ['token', 'create', '--name', name, '--role', role, '--config', cfg],
-	    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-	const t = out.split('\n').find((l) => l.startsWith('skewd_'));
-	assert(t, `no token in: ${out}`);
-	return t.trim();
-}
 
 // Pages share the one persistent context (a fresh profile); the token lives in
 // each tab's sessionStorage, so pages do not see each other's sign-in.
@@ -156,67 +61,9 @@ async function shot(page, name) {
 	await page.screenshot({ path: path.join(artifacts, name + '.png'), fullPage: true });
 }
 
-async function api(url, method, p, tok, body) {
-	const r = await fetch(url + p, {
-		method, headers: { Authorization: 'Bearer ' + tok, 'Content-Type': 'application/json' },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	return { status: r.status, body: await r.text() };
-}
-
-
-// The charts must be drawn from GET .../metrics: as many points as the series
-// has values, every key metric drawn or "absent: reason", the baseline and the
-// configuration change marked, and the change marker's colour on the canvas.
-export async function checkCharts(page, url, tok, want) {
-	const r = await fetch(url + '/api/v1/targets/demo/llm/deployment/vllm-llama/metrics?window=' + want.window,
-	    { headers: { Authorization: 'Bearer ' + tok } });
-	const series = await r.json();
-	const pts = series.points;
-	assert(pts.length >= 6, `the demo's series has ${pts.length} points`);
-	const card = page.locator('#charts');
-	assert(await card.getAttribute('data-points') === String(pts.length), `card points ${await card.getAttribute('data-points')} != ${pts.length}`);
-	const perPod = (key) => pts.filter((p) => p.scrapes.some((s) => s.source === 'pod' && s.figures && typeof s.figures[key] === 'number')).length;
-	for (const key of ['request_rate', 'generation_tokens_per_s', 'e2e_latency_p99', 'ttft_p99', 'kv_cache_usage']) {
-		const fig = card.locator(`figure[data-metric="${key}"]`);
-		const n = perPod(key);
-		assert(n >= 4, `${key}: only ${n} points with a value`);
-		assert(await fig.getAttribute('data-points') === String(n), `${key}: ${await fig.getAttribute('data-points')} points drawn, the series has ${n}`);
-		assert(await fig.getAttribute('data-drawn-points') === String(n), `${key}: uPlot holds ${await fig.getAttribute('data-drawn-points')} points`);
-		assert(await fig.locator('canvas').count() === 1, `${key}: no canvas`);
-		assert(await fig.getAttribute('data-change-marks') === '1', `${key}: change marks ${await fig.getAttribute('data-change-marks')}`);
-		assert(await fig.getAttribute('data-baseline-mark') === '1', `${key}: no baseline mark`);
-	}
-	const gpu = pts.filter((p) => p.scrapes.some((s) => s.source === 'dcgm' && (s.gpus || []).some((g) => typeof g.utilization_percent === 'number'))).length;
-	assert(await card.locator('figure[data-metric="gpu_utilization"]').getAttribute('data-points') === String(gpu), 'GPU utilisation points');
-	const absent = await card.locator('figure.absent .absent-reason').allInnerTexts();
-	assert(absent.every((t) => /^absent: \S/.test(t)), `absent figures without a reason: ${absent}`);
-	assert(await card.getAttribute('data-changes') === String(want.latest), `change markers at ${await card.getAttribute('data-changes')}`);
-	assert(await card.getAttribute('data-baseline') === String(want.first), `baseline marker at ${await card.getAttribute('data-baseline')}`);
-	const caption = await card.locator('figure[data-metric="request_rate"] figcaption').innerText();
-	assert(/req\/s/.test(caption), `no unit: ${caption}`);
-	// The change marker's purple is on the request-rate canvas.
-	const purple = await card.locator('figure[data-metric="request_rate"] canvas').evaluate((c) => {
-		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-		let n = 0;
-		for (let i = 0; i < d.length; i += 4)
-			if (Math.abs(d[i] - 0x8e) < 24 && Math.abs(d[i + 1] - 0x44) < 24 && Math.abs(d[i + 2] - 0xad) < 24 && d[i + 3] > 128)
-				n++;
-		return n;
-	});
-	assert(purple > 40, `${purple} marker pixels on the canvas`);
-}
-
-const TARGET = '#/targets/demo/llm/deployment/vllm-llama';
-
 async function main() {
-	fs.mkdirSync(artifacts, { recursive: true });
-	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skewd-browser-'));
-	const root = makeTree(tmp);
-	const data = path.join(tmp, 'data');
-	const port = await freePort();
-	const { child, url } = await startDemo(root, data, port);
-	const profile = path.join(tmp, 'profile');
+	const d = await demo('skewd-browser-');
+	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'skewd-chromium-'));
 	// Playwright passes --user-data-dir itself: the fresh profile folder given here.
 	const browser = await chromium.launchPersistentContext(profile, {
 		executablePath: '/usr/bin/chromium',
@@ -226,15 +73,11 @@ async function main() {
 			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
 	});
 	try {
-		const viewer = makeToken(root, data, 'browser-viewer', 'viewer');
-		const editor = makeToken(root, data, 'browser-editor', 'editor');
-		const admin = makeToken(root, data, 'browser-admin', 'admin');
-		await run(browser, url, { viewer, editor, admin });
+		await run(browser, d.url, d.tok);
 	} finally {
 		await browser.close().catch(() => {});
-		child.kill('SIGTERM');
-		await new Promise((r) => child.exitCode !== null ? r() : child.on('exit', r));
-		fs.rmSync(tmp, { recursive: true, force: true });
+		await d.stop();
+		fs.rmSync(profile, { recursive: true, force: true });
 	}
 }
 
@@ -442,16 +285,11 @@ async function run(browser, url, tok) {
 	await check('the bundle downloads and its MANIFEST.sha256 matches its files', async () => {
 		const [dl] = await Promise.all([ed.waitForEvent('download', { timeout: 20000 }),
 			ed.click('#bundle-result button.download')]);
-		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skewd-bundle-'));
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skewd-dl-'));
 		try {
 			const file = path.join(dir, 'bundle.tar.gz');
 			await dl.saveAs(file);
-			execFileSync('tar', ['-xzf', file, '-C', dir]);
-			const manifest = execFileSync('find', [dir, '-name', 'MANIFEST.sha256'], { encoding: 'utf8' }).trim().split('\n')[0];
-			assert(manifest, 'no MANIFEST.sha256 in the bundle');
-			const out = execFileSync('sha256sum', ['-c', path.basename(manifest)], { cwd: path.dirname(manifest), encoding: 'utf8' });
-			const lines = out.trim().split('\n');
-			assert(lines.length >= 3 && lines.every((l) => l.endsWith(': OK')), out);
+			verifyBundle(file);
 		} finally {
 			fs.rmSync(dir, { recursive: true, force: true });
 		}
@@ -609,9 +447,4 @@ async function run(browser, url, tok) {
 
 main().catch((e) => {
 	bad('the browser test ran to its end', e.stack || e.message);
-}).finally(() => {
-	for (const s of skipped)
-		console.log(`skip ${s}`);
-	console.log(`${passed} passed, ${failed} failed`);
-	process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
-});
+}).finally(summary);
