@@ -17,7 +17,8 @@ pkgs="build-essential cmake pkg-config libcivetweb-dev libcurl4-openssl-dev libj
 libsqlite3-dev libyaml-dev libssl-dev libarchive-dev"
 if [ $want_test -eq 1 ]; then
 	# prometheus: the Prometheus path is tested against the real server (test_prometheus).
-	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl prometheus chromium"
+	# chromium, firefox-esr: the dashboard tests (tests/lint/browser.sh, browser_firefox.sh).
+	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl prometheus chromium firefox-esr"
 fi
 
 missing=""

@@ -188,6 +188,7 @@ async function run(browser, url, tok) {
 		await page.waitForSelector('#charts[data-ready="1"]', { timeout: 10000 });
 		await checkCharts(page, url, tok.viewer, { first, latest, window: '1h' });
 	});
+	await page.locator('#charts').screenshot({ path: path.join(artifacts, 'charts.png') });
 	await check('the chart window is kept in the URL and restored on reload', async () => {
 		await page.selectOption('#chart-window', '15m');
 		await page.waitForFunction(() => location.hash.includes('window=15m'));
