@@ -121,7 +121,7 @@ function baselineMarker(points, snapshots, baselineId, since) {
 function fmt(v, unit) {
 	if (typeof v !== 'number')
 		return '—';
-	const n = Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
+	const n = Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
 	return unit ? `${n} ${unit}` : n;
 }
 
@@ -168,6 +168,7 @@ function renderCharts(ctx, card, body, series) {
 		fill(body, h('p', { class: 'muted', id: 'charts-empty' },
 		    `No pull of this target in the last ${ctx.window}: choose a longer window.`));
 		card.dataset.ready = '1';
+		document.dispatchEvent(new Event('skewd:charts'));
 		return;
 	}
 	const changes = changeMarkers(points, ctx.snapshots, since);
@@ -208,6 +209,7 @@ function renderCharts(ctx, card, body, series) {
 	for (const { box, s, c } of todo)
 		draw(box, s, c, changes, base);
 	card.dataset.ready = '1';
+	document.dispatchEvent(new Event('skewd:charts'));
 }
 
 function draw(box, s, c, changes, base) {
@@ -217,11 +219,11 @@ function draw(box, s, c, changes, base) {
 	const xs = s.xs.slice();
 	const marksX = changes.map((m) => m.x).concat(base ? [base.x, base.from] : []);
 	let lo = Math.min(...xs, ...marksX), hi = Math.max(...xs, ...marksX);
-	const pad = Math.max(5, (hi - lo) * 0.04);
+	const pad = Math.max(1, (hi - lo) * 0.04);
 	lo -= pad;
 	hi += pad;
 	const drawn = { changes: 0, baseline: 0 };
-	const line = (u, x, color, dash, label) => {
+	const line = (u, x, color, dash, label, left) => {
 		const px = u.valToPos(x, 'x', true);
 		if (!(px >= u.bbox.left - 1 && px <= u.bbox.left + u.bbox.width + 1))
 			return false;
@@ -236,7 +238,8 @@ function draw(box, s, c, changes, base) {
 		g.stroke();
 		g.fillStyle = color;
 		g.font = `${10 * devicePixelRatio}px system-ui, sans-serif`;
-		g.fillText(label, px + 3 * devicePixelRatio, u.bbox.top + 10 * devicePixelRatio);
+		g.textAlign = left ? 'right' : 'left';
+		g.fillText(label, px + (left ? -3 : 3) * devicePixelRatio, u.bbox.top + 10 * devicePixelRatio);
 		g.restore();
 		return true;
 	};
@@ -259,10 +262,10 @@ function draw(box, s, c, changes, base) {
 					u.ctx.fillStyle = 'rgba(197,138,0,0.10)';
 					u.ctx.fillRect(Math.min(a, b), u.bbox.top, Math.max(2, Math.abs(b - a)), u.bbox.height);
 					u.ctx.restore();
-					drawn.baseline = line(u, base.x, BASELINE_COLOR, [5, 4], 'baseline') ? 1 : 0;
+					drawn.baseline = line(u, base.x, BASELINE_COLOR, [5, 4], 'baseline', true) ? 1 : 0;
 				}
 				for (const m of changes)
-					drawn.changes += line(u, m.x, CHANGE_COLOR, [], '#' + m.id) ? 1 : 0;
+					drawn.changes += line(u, m.x, CHANGE_COLOR, [], '#' + m.id, false) ? 1 : 0;
 				box.dataset.changeMarks = String(drawn.changes);
 				box.dataset.baselineMark = String(drawn.baseline);
 			}],

@@ -50,15 +50,43 @@ export async function renderTarget(t, query, seq, current) {
 	    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Overview'), ' / ',
 	        `${t.cluster} / ${t.namespace} / ${t.kind} / `, h('strong', null, t.name)),
 	    h('h1', null, t.name, detail.gone ? h('span', { class: 'muted' }, ' (gone)') : null),
+	    sectionNav(t, query),
 	    h('div', { class: 'grid' },
 	        identity(t, detail, facts),
 	        baselineCard(t, baseline, baselines, snapshots, detail)),
 	    verdictCard(diff, sides, !compare && baseline ? base + '/report?format=markdown' : null),
 	    charts(t, query, baseline, snapshots),
-	    diffCard(diff, sides),
+	    diffCard(diff, sides, (id) => sectionHash(t, query, id)),
 	    yamlCard(patch),
 	    timelineCard(t, snapshots, baseline, from, to, twins, detail),
 	    actionsCard(t, baseline, compare ? { from: Number(from), to: Number(to) } : null));
+	// ?section= opens the page at that card (or diff group): a link to one part of the page.
+	const section = query.get('section');
+	const el = section && /^[a-z][a-z0-9-]*$/.test(section) ? document.getElementById(section) : null;
+	if (el) {
+		el.scrollIntoView({ block: 'start' });
+		el.classList.add('linked');
+		// The charts above it take their height when their series arrives.
+		document.addEventListener('skewd:charts', () => {
+			if (el.isConnected && el.id !== 'charts')
+				el.scrollIntoView({ block: 'start' });
+		}, { once: true });
+	}
+}
+
+const SECTIONS = [['verdict', 'Verdict'], ['charts', 'Metrics'], ['diff', 'What changed'], ['yaml', 'YAML'],
+	['snapshots', 'Snapshots'], ['actions', 'Bundle']];
+
+// The address of one part of this page, with the page's other parameters.
+function sectionHash(t, query, id) {
+	const q = new URLSearchParams(query);
+	q.set('section', id);
+	return targetHash(t, q);
+}
+
+function sectionNav(t, query) {
+	return h('nav', { class: 'sections', 'aria-label': 'On this page' },
+	    SECTIONS.map(([id, label]) => h('a', { href: sectionHash(t, query, id), dataset: { section: id } }, label)));
 }
 
 // The charts card; a new window is kept in the URL (?window=) and redraws the charts only.
@@ -212,7 +240,7 @@ function changeValue(v) {
 	return show(v);
 }
 
-function diffCard(diff, sides) {
+function diffCard(diff, sides, linkTo) {
 	const card = h('section', { class: 'card', id: 'diff', 'aria-labelledby': 'h-diff' },
 	    h('h2', { id: 'h-diff' }, 'What changed'));
 	if (!diff) {
@@ -243,8 +271,10 @@ function diffCard(diff, sides) {
 		return { cat, list, worst: rank(list[0]) };
 	}).sort((a, b) => a.worst - b.worst || b.list.length - a.list.length || CATEGORIES.indexOf(a.cat) - CATEGORIES.indexOf(b.cat));
 	for (const g of ordered) {
-		card.appendChild(h('div', { class: 'group', dataset: { category: g.cat } },
-		    h('h3', null, h('span', { class: 'cat cat-' + g.cat }, g.cat), ` ${g.list.length} change(s), worst `, sevBadge(SEVERITIES[g.worst])),
+		card.appendChild(h('div', { class: 'group', id: 'diff-' + g.cat, dataset: { category: g.cat } },
+		    h('h3', null, h('span', { class: 'cat cat-' + g.cat }, g.cat), ` ${g.list.length} change(s), worst `, sevBadge(SEVERITIES[g.worst]),
+		        h('a', { href: linkTo('diff-' + g.cat), class: 'anchor', title: `Link to the ${g.cat} changes`,
+		            'aria-label': `Link to the ${g.cat} changes` }, '#')),
 		    h('div', { class: 'table-wrap' }, h('table', { class: 'changes' },
 		        h('thead', null, h('tr', null, ['Severity', 'Change', 'Before', 'After'].map((x) => h('th', { scope: 'col' }, x)))),
 		        h('tbody', null, g.list.map((c) => h('tr', { dataset: { setting: c.setting || '' } },

@@ -222,6 +222,38 @@ async function run(browser, url, tok) {
 		    { timeout: 10000 });
 		assert(await page.locator('#diff .group').count() > 0, 'no change groups in the reverse comparison');
 	});
+	await check('a deep link opens one part of the target page (?section=diff-runtime)', async () => {
+		await goto(page, url + '/' + TARGET + '?section=diff-runtime');
+		await page.waitForSelector('#charts[data-ready="1"]', { timeout: 10000 });
+		await page.waitForFunction(() => {
+			const r = document.getElementById('diff-runtime')?.getBoundingClientRect();
+			return r && r.top >= -2 && r.top < innerHeight / 2;
+		}, null, { timeout: 5000 });
+		assert(await page.locator('#diff-runtime.linked').count() === 1, 'the linked group is not marked');
+		const href = await page.locator('#diff-runtime a.anchor').getAttribute('href');
+		assert(href === '#/targets/demo/llm/deployment/vllm-llama?section=diff-runtime', href);
+	});
+	await check('compare with the same workload in another cluster', async () => {
+		// A twin in cluster "staging" whose latest snapshot is the last-good one (the target list intercepted).
+		await page.route('**/api/v1/targets', async (r) => {
+			const j = await (await r.fetch()).json();
+			const me = j.targets.find((x) => x.target === 'demo/llm/deployment/vllm-llama');
+			j.targets.push({ ...me, cluster: 'staging', target: 'staging/llm/deployment/vllm-llama', latest_snapshot_id: first });
+			await r.fulfill({ json: j });
+		});
+		try {
+			await goto(page, url + '/' + TARGET + '?window=15m');
+			await page.waitForSelector('#twin-form');
+			assert((await page.locator('#cmp-twin').innerText()).includes('staging / llm'), 'twin not offered');
+			await page.click('#twin-form button[type=submit]');
+			await page.waitForFunction((w) => location.hash.includes(w), `from=${first}&to=${latest}&window=15m`);
+			await page.waitForFunction((w) => (document.querySelector('#diff')?.innerText || '').includes(w),
+			    `snapshot ${first} → snapshot ${latest}`, { timeout: 10000 });
+			assert(await page.locator('#diff .group').count() > 0, 'no change groups against the twin');
+		} finally {
+			await page.unroute('**/api/v1/targets');
+		}
+	});
 	await check('keyboard: Tab reaches the target link and Enter opens it', async () => {
 		await goto(page, url + '/#/?q=vllm');
 		await page.waitForSelector('#targets a');
@@ -384,6 +416,18 @@ async function run(browser, url, tok) {
 	await ad.waitForSelector('#tokens');
 	await shot(ad, 'admin-narrow');
 	await ad.close();
+
+	const narrow = await newPage(browser, url, tok.viewer, { viewport: { width: 760, height: 900 }, scheme: 'dark' });
+	await check('a narrow window (760 px): overview and target fit without a page-wide horizontal scroll', async () => {
+		for (const [where, sel] of [['/#/', '#targets tr[data-target]'], ['/' + TARGET, '#charts[data-ready="1"]']]) {
+			await goto(narrow, url + where);
+			await narrow.waitForSelector(sel, { timeout: 10000 });
+			const w = await narrow.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+			assert(w[0] <= w[1] + 1, `${where}: the page is ${w[0]} px wide in a ${w[1]} px window`);
+		}
+		await shot(narrow, 'target-narrow-dark');
+	});
+	await narrow.close();
 
 	const nobody = await newPage(browser, url, 'skewd_0000000000000000_' + '0'.repeat(64));
 	await check('a bad token shows the sign-in form with the reason', async () => {
