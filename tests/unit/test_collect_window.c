@@ -7,7 +7,8 @@
  * fixture's counters and histograms multiplied by n, so between two polls
  * every counter grows by exactly the fixture's value and every histogram by
  * the fixture's buckets. The expected figures are computed here from the
- * fixture file itself (tests/fixtures/cluster/metrics/).
+ * fixture file itself (tests/fixtures/cluster/metrics/). One test runs it with
+ * KUBESIM_ADVANCE_PER_SECOND instead, as skewd demo does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,7 +63,7 @@ slurp(const char *path, size_t *len)
 }
 
 static int
-setup(void **state)
+setup_advancing(void **state, int advance)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	const char *fixtures = getenv("SKEWD_FIXTURES"), *src = getenv("SKEWD_SOURCE_DIR");
@@ -91,7 +92,7 @@ setup(void **state)
 	o.users = users;
 	o.nusers = 1;
 	o.threads = 8;
-	o.advance_metrics = 1;
+	o.advance_metrics = advance;
 	if (kubesim_start(&o, &f->k, &e) != 0)
 		fail_msg("kubesim_start: %s", e.msg);
 	snprintf(path, sizeof(path), "%s/skewd.db", f->dir);
@@ -111,6 +112,18 @@ setup(void **state)
 	store_cluster_release(&cl);
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_advancing(state, KUBESIM_ADVANCE_PER_SCRAPE);
+}
+
+static int
+setup_per_second(void **state)
+{
+	return setup_advancing(state, KUBESIM_ADVANCE_PER_SECOND);
 }
 
 static int
@@ -283,6 +296,56 @@ test_window_over_two_polls(void **state)
 	collect_free(c);
 }
 
+/* KUBESIM_ADVANCE_PER_SECOND (skewd demo): the counters grow by the fixture's
+ * totals every second, so the rate is the fixture's count per second however
+ * long the gap between two polls. */
+static void
+test_window_per_second(void **state)
+{
+	struct fx *f = *state;
+	struct collect *c = collector(f, NULL);
+	char path[600], *text;
+	size_t len, i;
+	struct metrics_set *set = NULL;
+	struct err e = ERR_INIT;
+	double requests, gen_tokens;
+	json_t *ev, *second;
+
+	snprintf(path, sizeof(path), "%s/cluster/metrics/datadog-vllm__vllm_metrics.txt",
+	    getenv("SKEWD_FIXTURES"));
+	text = slurp(path, &len);
+	if (metrics_parse(text, len, METRICS_FORMAT_AUTO, &set, &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(metrics_set_sum(set, "vllm:request_success_total", NULL, 0, &requests, &e), 0);
+	assert_int_equal(metrics_set_sum(set, "vllm:generation_tokens_total", NULL, 0, &gen_tokens,
+	    &e), 0);
+	metrics_set_free(set);
+	free(text);
+
+	pull(c);
+	usleep(1200 * 1000);
+	pull(c);
+	ev = evidence(f);
+	assert_int_equal(json_array_size(ev), 2);
+	second = scrapes(json_array_get(ev, 1), "pod");
+	assert_int_equal(json_array_size(second), 2);
+	for (i = 0; i < 2; i++) {
+		const json_t *s = json_array_get(second, i);
+		double w = json_real_value(json_object_get(s, "window_seconds"));
+		double rate = json_real_value(json_object_get(figure(s, "request_rate"), "value"));
+		double tps = json_real_value(json_object_get(figure(s, "generation_tokens_per_s"),
+		    "value"));
+
+		assert_true(w > 1.0 && w < 10);
+		/* Per second, not per scrape: per scrape would be requests / w (< requests / 1.0). */
+		assert_true(fabs(rate - requests) < 0.1 * requests);
+		assert_true(fabs(tps - gen_tokens) < 0.1 * gen_tokens);
+	}
+	json_decref(second);
+	json_decref(ev);
+	collect_free(c);
+}
+
 static void
 test_dcgm_attribution(void **state)
 {
@@ -427,6 +490,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_bounded),
 		cmocka_unit_test_setup_teardown(test_window_over_two_polls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_per_second, setup_per_second, teardown),
 		cmocka_unit_test_setup_teardown(test_dcgm_attribution, setup, teardown),
 	};
 
