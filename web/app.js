@@ -562,15 +562,27 @@ function field(id, label, input) {
 	return h('div', { class: 'field' }, h('label', { for: id }, label), input);
 }
 
+// A destructive button that asks in the page first: "Yes, …" runs it, Cancel puts the button back.
+function confirmAction(cell, { label, cls, aria, question, yes, run }) {
+	const normal = () => fill(cell, h('button', {
+		type: 'button', class: cls, 'aria-label': aria, onclick: () => {
+			const ok = h('button', { type: 'button', class: 'danger confirm-' + cls, onclick: run }, yes);
+			fill(cell, h('span', { class: 'confirm', role: 'group', 'aria-label': 'Confirm' }, question + ' ', ok,
+			    h('button', { type: 'button', class: 'cancel', onclick: normal }, 'Cancel')));
+			ok.focus();
+		},
+	}, label));
+	normal();
+	return cell;
+}
+
 // Clusters with their health; each can be pulled now or deleted (after an in-page confirmation).
 function clusterSection(list) {
 	const status = formStatus();
 	const rows = list.map((c) => {
 		const hl = c.health || {};
 		const state = hl.last_error ? 'failing' : hl.last_success_at ? 'healthy' : 'not pulled yet';
-		const actions = h('td', { class: 'actions' });
-		const normal = () => fill(actions,
-		    h('button', {
+		const pullNow = h('button', {
 			type: 'button', class: 'pull', onclick: () => submit(status, async () => {
 				try {
 					const r = await call('POST', '/api/v1/clusters/' + encodeURIComponent(c.name) + '/collect');
@@ -579,23 +591,17 @@ function clusterSection(list) {
 					setTimeout(route, 800);
 				}
 			}),
-		    }, 'Pull now'),
-		    h('button', {
-			type: 'button', class: 'delete', 'aria-label': `Delete cluster ${c.name}`, onclick: () => {
-				const yes = h('button', {
-					type: 'button', class: 'danger confirm-delete', onclick: () => submit(status, async () => {
-						await call('DELETE', '/api/v1/clusters/' + encodeURIComponent(c.name));
-						setTimeout(route, 600);
-						return `Deleted cluster ${c.name} with its targets, snapshots and evidence.`;
-					}),
-				}, 'Yes, delete');
-				fill(actions, h('span', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the deletion' },
-				    `Delete ${c.name} and everything collected from it? `, yes,
-				    h('button', { type: 'button', class: 'cancel', onclick: normal }, 'Cancel')));
-				yes.focus();
-			},
-		    }, 'Delete'));
-		normal();
+		}, 'Pull now');
+		const del = confirmAction(h('span'), {
+			label: 'Delete', cls: 'delete', aria: `Delete cluster ${c.name}`, yes: 'Yes, delete',
+			question: `Delete ${c.name} and everything collected from it?`,
+			run: () => submit(status, async () => {
+				await call('DELETE', '/api/v1/clusters/' + encodeURIComponent(c.name));
+				setTimeout(route, 600);
+				return `Deleted cluster ${c.name} with its targets, snapshots and evidence.`;
+			}),
+		});
+		const actions = h('td', { class: 'actions' }, pullNow, del);
 		return h('tr', { class: 'cluster-row ' + (hl.last_error ? 'bad' : ''), dataset: { cluster: c.name } },
 		    h('td', null, h('strong', null, c.name), h('div', { class: 'muted small mono' }, show(c.server))),
 		    h('td', null, c.auth && c.auth.kind ? c.auth.kind.replace(/_/g, ' ') : '—',
@@ -758,20 +764,23 @@ function webhookSection(list) {
 	const minsev = h('select', null, SEVERITIES.map((s) => h('option', { value: s, selected: s === 'high' }, s)));
 	const secret = h('input', { type: 'password', autocomplete: 'off' });
 	const status = formStatus();
-	const rows = list.map((w) => h('tr', null, h('td', null, w.name), h('td', null, w.format || 'json'),
+	const rows = list.map((w) => h('tr', { dataset: { webhook: w.name } }, h('td', null, w.name),
+	    h('td', { class: 'mono small' }, show(w.url)), h('td', null, w.format || 'json'),
 	    h('td', null, w.min_severity || '—'), h('td', null, w.has_secret ? 'yes' : 'no'),
 	    h('td', null, deliveryText(w.delivery)),
-	    h('td', null, h('button', {
-		type: 'button', onclick: () => submit(status, async () => {
+	    confirmAction(h('td', { class: 'actions' }), {
+		label: 'Delete', cls: 'delete', aria: `Delete webhook ${w.name}`, yes: 'Yes, delete',
+		question: `Stop sending to ${w.name}?`,
+		run: () => submit(status, async () => {
 			await call('DELETE', '/api/v1/webhooks/' + encodeURIComponent(w.name));
-			route();
+			setTimeout(route, 600);
 			return `Deleted webhook ${w.name}.`;
 		}),
-	    }, 'Delete'))));
+	    })));
 	return h('section', { class: 'card', 'aria-labelledby': 'h-webhooks' },
 	    h('h2', { id: 'h-webhooks' }, 'Webhooks'),
 	    rows.length ? h('div', { class: 'table-wrap' }, h('table', null,
-	        h('thead', null, h('tr', null, ['Name', 'Format', 'Min severity', 'Secret', 'Delivery', '']
+	        h('thead', null, h('tr', null, ['Name', 'URL', 'Format', 'Min severity', 'Secret', 'Delivery', '']
 	            .map((x) => h('th', { scope: 'col' }, x)))), h('tbody', null, rows)))
 	        : h('p', { class: 'muted' }, 'No webhook.'),
 	    h('form', {
@@ -808,15 +817,17 @@ function tokenSection(list) {
 	const role = h('select', null, ['viewer', 'editor', 'admin'].map((r) => h('option', { value: r }, r)));
 	const status = formStatus();
 	const shown = h('div', { id: 'new-token' });
-	const rows = list.map((t) => h('tr', { class: t.revoked ? 'gone' : null }, h('td', null, t.name),
+	const rows = list.map((t) => h('tr', { class: t.revoked ? 'gone' : null, dataset: { token: t.name } }, h('td', null, t.name),
 	    h('td', null, t.role), h('td', null, when(t.created_at)), h('td', null, when(t.last_used_at)),
-	    h('td', null, t.revoked ? 'revoked' : h('button', {
-		type: 'button', onclick: () => submit(status, async () => {
+	    t.revoked ? h('td', null, 'revoked') : confirmAction(h('td', { class: 'actions' }), {
+		label: 'Revoke', cls: 'revoke', aria: `Revoke token ${t.name}`, yes: 'Yes, revoke',
+		question: `Revoke ${t.name}? Whoever uses it is signed out.`,
+		run: () => submit(status, async () => {
 			await call('DELETE', '/api/v1/tokens/' + encodeURIComponent(t.name));
 			setTimeout(route, 800);
 			return `Revoked token ${t.name}.`;
 		}),
-	    }, 'Revoke'))));
+	    })));
 	return h('section', { class: 'card', 'aria-labelledby': 'h-tokens' },
 	    h('h2', { id: 'h-tokens' }, 'Tokens'),
 	    h('div', { class: 'table-wrap' }, h('table', { id: 'tokens' },

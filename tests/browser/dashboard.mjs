@@ -342,6 +342,7 @@ async function run(browser, url, tok) {
 	await ed.close();
 
 	const ad = await newPage(browser, url, tok.admin, { viewport: { width: 760, height: 900 } });
+	let formToken = null;
 	await check('an admin sees clusters with health, and the register, webhook and token forms', async () => {
 		await goto(ad, url + '/#/admin');
 		await ad.waitForSelector('#tokens');
@@ -385,6 +386,18 @@ async function run(browser, url, tok) {
 		assert(/^skewd_/.test(t), `token shown: ${t.slice(0, 10)}…`);
 		const who = JSON.parse((await api(url, 'GET', '/api/v1/whoami', t)).body);
 		assert(who.name === 'from-the-form' && who.role === 'editor', JSON.stringify(who));
+		formToken = t;
+	});
+	await check('an admin revokes that token after confirming; it no longer works', async () => {
+		await goto(ad, url + '/#/admin');
+		const row = ad.locator('#tokens tr[data-token="from-the-form"]');
+		await row.locator('button.revoke').click();
+		assert(/Revoke from-the-form\?/.test(await row.locator('.confirm').innerText()), 'no confirmation');
+		await row.locator('button.confirm-revoke').click();
+		await ad.waitForFunction(() => /revoked/.test(document.querySelector('#tokens tr[data-token="from-the-form"]')?.innerText || ''),
+		    null, { timeout: 10000 });
+		const r = await api(url, 'GET', '/api/v1/whoami', formToken);
+		assert(r.status === 401, `the revoked token answered ${r.status}`);
 	});
 	await check('an admin registers a cluster from a kubeconfig file and adds a webhook', async () => {
 		const kubeconfig = ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster:',
