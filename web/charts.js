@@ -164,6 +164,8 @@ function renderCharts(ctx, card, body, series) {
 	const since = Date.parse(series.since) / 1000;
 	card.dataset.window = ctx.window;
 	card.dataset.points = String(points.length);
+	card.dataset.first = points.length ? String(points[0].at) : '';
+	card.dataset.last = points.length ? String(points[points.length - 1].at) : '';
 	if (points.length === 0) {
 		fill(body, h('p', { class: 'muted', id: 'charts-empty' },
 		    `No pull of this target in the last ${ctx.window}: choose a longer window.`));
