@@ -604,9 +604,9 @@ function clusterSection(list) {
 		const actions = h('td', { class: 'actions' }, pullNow, del);
 		return h('tr', { class: 'cluster-row ' + (hl.last_error ? 'bad' : ''), dataset: { cluster: c.name } },
 		    h('td', null, h('strong', null, c.name), h('div', { class: 'muted small mono' }, show(c.server))),
-		    h('td', null, c.auth && c.auth.kind ? c.auth.kind.replace(/_/g, ' ') : '—',
+		    h('td', { class: 'col-opt' }, c.auth && c.auth.kind ? c.auth.kind.replace(/_/g, ' ') : '—',
 		        c.insecure_skip_tls_verify ? h('div', { class: 'error small' }, 'TLS not verified') : null),
-		    h('td', null, Array.isArray(c.namespaces) && c.namespaces.length ? c.namespaces.join(', ') : 'all'),
+		    h('td', { class: 'col-opt' }, Array.isArray(c.namespaces) && c.namespaces.length ? c.namespaces.join(', ') : 'all'),
 		    h('td', { class: 'health' }, h('span', { class: 'state' }, state),
 		        h('div', { class: 'muted small' }, hl.last_pull_at ? `last pull ${ago(hl.last_pull_at)} (${when(hl.last_pull_at)})` : 'never pulled'),
 		        hl.last_error && hl.last_success_at ? h('div', { class: 'muted small' }, 'last success ' + ago(hl.last_success_at)) : null,
@@ -617,8 +617,9 @@ function clusterSection(list) {
 	return h('section', { class: 'card', 'aria-labelledby': 'h-admin-clusters' },
 	    h('h2', { id: 'h-admin-clusters' }, 'Clusters'),
 	    rows.length ? h('div', { class: 'table-wrap' }, h('table', { id: 'admin-clusters' },
-	        h('thead', null, h('tr', null, ['Cluster', 'Auth', 'Namespaces', 'Health', 'Server version', '']
-	            .map((x) => h('th', { scope: 'col' }, x)))), h('tbody', null, rows)))
+	        h('thead', null, h('tr', null, [['Cluster'], ['Auth', 'col-opt'], ['Namespaces', 'col-opt'], ['Health'],
+	            ['Server version'], ['']].map(([x, cls]) => h('th', { scope: 'col', class: cls || null }, x)))),
+	        h('tbody', null, rows)))
 	        : h('p', { class: 'muted' }, 'No cluster registered yet.'),
 	    status);
 }
