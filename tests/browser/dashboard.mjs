@@ -373,9 +373,12 @@ async function run(browser, url, tok) {
 		await row.locator('button.delete').click();
 		await row.locator('button.cancel').click();
 		assert(await row.locator('button.delete').count() === 1, 'cancel did not restore the row');
-		await row.locator('button.delete').click();
+		// By keyboard: Enter on Delete asks, the focus moves to "Yes, delete", Enter confirms.
+		await row.locator('button.delete').focus();
+		await ad.keyboard.press('Enter');
 		assert(/Delete offline and everything/.test(await row.locator('.confirm').innerText()), 'no confirmation');
-		await row.locator('button.confirm-delete').click();
+		assert(await ad.evaluate(() => document.activeElement?.classList.contains('confirm-delete')), 'the focus is not on the confirmation');
+		await ad.keyboard.press('Enter');
 		await ad.waitForFunction(() => !document.querySelector('#admin-clusters tr[data-cluster="offline"]'), null, { timeout: 10000 });
 		const gone = await api(url, 'GET', '/api/v1/clusters/offline', tok.admin);
 		assert(gone.status === 404, `after delete: ${gone.status}`);
@@ -413,6 +416,8 @@ async function run(browser, url, tok) {
 		await ad.setInputFiles('#c-kubeconfig', { name: 'kubeconfig.yaml', mimeType: 'text/yaml', buffer: Buffer.from(kubeconfig) });
 		await ad.click('#register-form button[type=submit]');
 		await ad.waitForSelector('#register-form .status.ok', { timeout: 15000 });
+		// The page reloads its lists after a registration: the new cluster is listed, failing.
+		await ad.waitForSelector('#admin-clusters tr[data-cluster="unreachable"] .cluster-error', { timeout: 10000 });
 		await ad.fill('#w-name', 'oncall');
 		await ad.fill('#w-url', 'https://hooks.example.invalid/skewd');
 		await ad.click('form:has(#w-name) button[type=submit]');
