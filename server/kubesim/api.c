@@ -25,6 +25,9 @@ is_builtin_group(const char *g)
 }
 
 /* Appends v as compact JSON and a newline; steals the reference. */
+/* Takes v. Answers never hold a reference to the state's objects: the state
+ * is shared by every worker, and taking references from several threads at
+ * once races on jansson's reference counts (TSan): they get copies. */
 static int
 put_json(struct ks_resp *r, json_t *v)
 {
@@ -421,8 +424,8 @@ row_object(const struct ks_object *o, const char *include)
 		return NULL;
 	if (strcmp(include, "Object") == 0)
 		return json_deep_copy(o->obj);
-	return json_pack("{s:s, s:s, s:O}", "kind", "PartialObjectMetadata", "apiVersion", "meta.k8s.io/v1",
-	    "metadata", json_object_get(o->obj, "metadata"));
+	return json_pack("{s:s, s:s, s:o}", "kind", "PartialObjectMetadata", "apiVersion", "meta.k8s.io/v1",
+	    "metadata", json_deep_copy(json_object_get(o->obj, "metadata")));
 }
 
 static long query_long(const char *query, const char *name, long dflt);
@@ -575,7 +578,7 @@ serve_collection(struct kubesim *k, const struct ks_request *q, const struct tar
 			continue;
 		shown++;
 		if (watch) {
-			if (put_json(r, json_pack("{s:s, s:O}", "type", "ADDED", "object", o->obj)) < 0)
+			if (put_json(r, json_pack("{s:s, s:o}", "type", "ADDED", "object", json_deep_copy(o->obj))) < 0)
 				goto out;
 			continue;
 		}
@@ -676,7 +679,7 @@ serve_get(const struct ks_request *q, const struct ks_object *o, struct ks_resp 
 		    "apiVersion", "meta.k8s.io/v1", "metadata", "resourceVersion", rvs,
 		    "columnDefinitions", table_columns(o->res), "rows", row));
 	}
-	return put_json(r, json_incref(o->obj));
+	return put_json(r, json_deep_copy(o->obj));
 }
 
 /* ---- pod logs ---- */

@@ -63,6 +63,20 @@ resp_init(struct ks_resp *r)
 	buf_init(&r->body, KUBESIM_MAX_RESPONSE_BYTES);
 }
 
+/* Adds a Date header of our own: CivetWeb 1.15 formats its own with gmtime(),
+ * whose shared buffer races between worker threads (TSan found it here as in
+ * server/http/server.c); it skips its own when the response has one. */
+static void
+add_date(struct mg_connection *conn)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) != NULL && strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+		mg_response_header_add(conn, "Date", date, -1);
+}
+
 /* Writes r, applying a slow or truncated fault. */
 static void
 send_resp(struct kubesim *k, struct mg_connection *conn, struct ks_resp *r, const struct ks_fault *f)
@@ -81,6 +95,7 @@ send_resp(struct kubesim *k, struct mg_connection *conn, struct ks_resp *r, cons
 	snprintf(clen, sizeof(clen), "%zu",
 	    f != NULL && f->kind == KUBESIM_FAULT_TRUNCATED ? len * 2 + 1024 : len);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
+	add_date(conn);
 	if (r->headers[0] != '\0')
 		mg_response_header_add_lines(conn, r->headers);
 	mg_response_header_send(conn);
@@ -131,6 +146,7 @@ send_huge(struct kubesim *k, struct mg_connection *conn, int mib)
 	mg_response_header_add(conn, "Content-Type", "application/json", -1);
 	snprintf(clen, sizeof(clen), "%llu", total);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
+	add_date(conn);
 	mg_response_header_send(conn);
 	if (mg_write(conn, head, sizeof(head) - 1) <= 0)
 		return;

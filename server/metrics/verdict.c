@@ -382,10 +382,13 @@ relevant_changes(const json_t *diff, const struct metrics_verdict_rules *r, json
 	return c->failed ? -1 : 0;
 }
 
+/* A copy, not a reference: the rules are shared by every thread, and a
+ * reference would have them change the rules' reference counts at once (a
+ * data race on the count jansson reads unguarded, found by TSan). */
 static int
 add_steps(json_t *out, const struct metrics_verdict_rules *r, const char *which)
 {
-	return json_object_set(out, "next_steps", json_object_get(r->next_steps, which));
+	return json_object_set_new(out, "next_steps", json_deep_copy(json_object_get(r->next_steps, which)));
 }
 
 int

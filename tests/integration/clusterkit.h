@@ -49,9 +49,13 @@ ck_remember(const char *s, size_t n)
 }
 
 /* Starts kubesim on a fresh TLS folder with a collector token user
- * (CK_CANARY_TOKEN) and a client-certificate user (CK_CERT_USER). */
+ * (CK_CANARY_TOKEN) and a client-certificate user (CK_CERT_USER), with
+ * `threads` CivetWeb workers. CivetWeb keeps a worker on a keep-alive
+ * connection until it idles for 5 s, and each pull keeps up to
+ * KUBE_MAX_PARALLEL connections open: with fewer workers than the pulls in
+ * flight need, a pull waits those 5 s for one. */
 static inline int
-ck_sim_start(struct ck_sim *s)
+ck_sim_start_threads(struct ck_sim *s, int threads)
 {
 	const char *fixtures = getenv("SKEWD_FIXTURES"), *src = getenv("SKEWD_SOURCE_DIR");
 	char cluster[512], role[512], path[512];
@@ -79,7 +83,7 @@ ck_sim_start(struct ck_sim *s)
 	o.tls_dir = s->dir;
 	o.users = users;
 	o.nusers = sizeof(users) / sizeof(users[0]);
-	o.threads = 16;
+	o.threads = threads;
 	if (kubesim_start(&o, &s->k, &e) < 0) {
 		fprintf(stderr, "kubesim_start: %s\n", e.msg);
 		return -1;
@@ -94,6 +98,12 @@ ck_sim_start(struct ck_sim *s)
 		return -1;
 	}
 	return 0;
+}
+
+static inline int
+ck_sim_start(struct ck_sim *s)
+{
+	return ck_sim_start_threads(s, 16);
 }
 
 static inline void
