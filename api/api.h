@@ -183,6 +183,12 @@ int api_bundles_short(struct api_req *rq, struct api_resp *rs, struct err *e);  
  * file); *removed (may be NULL) gets how many. Returns 0, or -1 with e set. */
 int api_bundles_prune(struct store *st, const struct config *cfg, int64_t now, size_t *removed,
     struct err *e);
+/* Removes what a crash can leave in data_dir/bundles: temporary files of
+ * bundle_write() that were never renamed, and bundle files whose row was never
+ * recorded (so their creation was never acknowledged). Other files are left
+ * alone. For start-up only, before any bundle can be created. *removed (may be
+ * NULL) gets how many. Returns 0, or -1 with e set. */
+int api_bundles_sweep(struct store *st, const struct config *cfg, size_t *removed, struct err *e);
 /* Sets a file body: opens `path` (a regular file, no symlink) for the HTTP layer
  * to stream with `content_type` (static) and, when `filename` is not NULL, a
  * Content-Disposition attachment. ERR_NOT_FOUND when the file is missing. */

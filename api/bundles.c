@@ -16,6 +16,7 @@
  */
 #include "api/api.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -149,6 +150,82 @@ api_bundles_prune(struct store *st, const struct config *cfg, int64_t now, size_
 	ret = 0;
 out:
 	store_bundles_free(items, n);
+	return ret;
+}
+
+/* Is `name` "<prefix><26-character bundle id><suffix>"? Copies the id into id. */
+static int
+bundle_file_name(const char *name, const char *prefix, const char *suffix, char id[BUNDLE_ID_CHARS + 1])
+{
+	size_t pl = strlen(prefix), sl = strlen(suffix), n = strlen(name);
+
+	if (n != pl + BUNDLE_ID_CHARS + sl || strncmp(name, prefix, pl) != 0 || strcmp(name + n - sl, suffix) != 0)
+		return 0;
+	memcpy(id, name + pl, BUNDLE_ID_CHARS);
+	id[BUNDLE_ID_CHARS] = '\0';
+	return bundle_id_valid(id);
+}
+
+int
+api_bundles_sweep(struct store *st, const struct config *cfg, size_t *removed, struct err *e)
+{
+	char dir[PATH_MAX], id[BUNDLE_ID_CHARS + 1];
+	struct store_bundle row;
+	struct dirent *d;
+	size_t count = 0;
+	DIR *dh;
+	int dfd, ret = -1;
+
+	if (removed != NULL)
+		*removed = 0;
+	if (bundles_dir(cfg, dir, sizeof(dir), e) < 0)
+		return -1;
+	if ((dh = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(e, ERR_IO, "cannot read the bundles folder: %s", strerror(errno));
+	}
+	dfd = dirfd(dh);
+	errno = 0;
+	while ((d = readdir(dh)) != NULL) {
+		struct err ge = ERR_INIT;
+		int stale = 0;
+
+		if (bundle_file_name(d->d_name, ".skewd-bundle-", ".tar.gz.tmp", id)) {
+			stale = 1;      /* bundle_write() never finished it */
+		} else if (bundle_file_name(d->d_name, "skewd-bundle-", ".tar.gz", id)) {
+			if (store_bundle_get(st, id, &row, &ge) == 0) {
+				free(row.meta_json);
+			} else if (ge.code == ERR_NOT_FOUND) {
+				stale = 1;      /* in place, but its row was never recorded */
+			} else {
+				err_set(e, ge.code, "%s", ge.msg);
+				goto out;
+			}
+		}
+		if (stale) {
+			if (unlinkat(dfd, d->d_name, 0) != 0 && errno != ENOENT) {
+				err_set(e, ERR_IO, "cannot remove the unfinished bundle file '%s': %s", d->d_name,
+				    strerror(errno));
+				goto out;
+			}
+			count++;
+		}
+		errno = 0;
+	}
+	if (errno != 0) {
+		err_set(e, ERR_IO, "cannot read the bundles folder: %s", strerror(errno));
+		goto out;
+	}
+	if (count > 0 && fsync(dfd) != 0) {
+		err_set(e, ERR_IO, "cannot sync the bundles folder: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (removed != NULL)
+		*removed = count;
+	closedir(dh);
 	return ret;
 }
 

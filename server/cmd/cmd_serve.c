@@ -217,6 +217,11 @@ serve_start(struct serve *sv, const char *prog)
 	struct err e = ERR_INIT;
 	size_t pruned = 0;
 
+	if (api_bundles_sweep(sv->store, sv->cfg, &pruned, &e) < 0)
+		log_warn("bundles: %s", e.msg);
+	else if (pruned > 0)
+		log_info("bundles: removed %zu unfinished bundle files (left by a crash)", pruned);
+	e = (struct err)ERR_INIT;
 	if (api_bundles_prune(sv->store, sv->cfg, (int64_t)time(NULL), &pruned, &e) < 0)
 		log_warn("bundles: retention: %s", e.msg);
 	else if (pruned > 0)
