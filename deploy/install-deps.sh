@@ -18,7 +18,9 @@ libsqlite3-dev libyaml-dev libssl-dev libarchive-dev"
 if [ $want_test -eq 1 ]; then
 	# prometheus: the Prometheus path is tested against the real server (test_prometheus).
 	# chromium, firefox-esr: the dashboard tests (tests/lint/browser.sh, browser_firefox.sh).
-	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl prometheus chromium firefox-esr"
+	# wrk and civetweb: tests/bench/load.sh (wrk against skewd and against CivetWeb
+	# serving a static file, the baseline).
+	pkgs="$pkgs libcmocka-dev clang sqlite3 curl python3 python3-yaml kubectl prometheus chromium firefox-esr wrk civetweb"
 fi
 
 missing=""
