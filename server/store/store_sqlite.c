@@ -129,6 +129,7 @@ static const char conn_pragmas_sql[] =
 	"PRAGMA trusted_schema = OFF;"
 	"PRAGMA secure_delete = ON;"
 	"PRAGMA synchronous = NORMAL;"
+	"PRAGMA cache_size = -" STR(STORE_CACHE_KIB) ";"
 	"PRAGMA journal_size_limit = " STR(STORE_WAL_SIZE_LIMIT) ";";
 
 static int

@@ -84,6 +84,7 @@
 #define STORE_MAX_MIGRATION_BYTES  (1024 * 1024)      /* one migration file */
 #define STORE_MAX_CONNECTIONS      1024               /* per-thread connections of one store */
 #define STORE_WAL_SIZE_LIMIT       67108864           /* 64 MiB; -wal is truncated to it (a plain number: it goes into SQL text) */
+#define STORE_CACHE_KIB            256                /* SQLite page cache of each connection (one per thread; a plain number: SQL text) */
 #define STORE_MAX_NAMESPACE        253                /* a Kubernetes namespace (DNS-1123 subdomain) */
 #define STORE_MAX_KIND             31                 /* a workload kind, e.g. "statefulset" */
 #define STORE_MAX_OBJECT_NAME      253                /* a workload's name */

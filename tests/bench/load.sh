@@ -143,10 +143,13 @@ run() {
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" "$work/$1" | head -n 1; }
 
 echo "wrk -t $wrk_threads -c $conns -d ${secs}s --timeout 10s; CivetWeb 1.15 num_threads=$threads keep-alive tcp_nodelay=1"
-run civetweb-static "http://127.0.0.1:$cw_port" "/index.html"
+# LOAD_BASELINES=0 skips the two baselines (quick experiments only).
+if [ "${LOAD_BASELINES:-1}" != 0 ]; then
+	run civetweb-static "http://127.0.0.1:$cw_port" "/index.html"
+	run skewd-static "$url" "/"
+fi
 kill "$cw_pid" 2>/dev/null && wait "$cw_pid" 2>/dev/null || true
 cw_pid=
-run skewd-static "$url" "/"
 
 # A warm-up at the same load (LOAD_WARMUP seconds, default 60; figures not
 # kept): every worker thread opens its database connection, and the heap and
@@ -161,6 +164,7 @@ if [ "$warm" -gt 0 ]; then
 		>"$work/warmup.wrk" 2>&1 || true
 fi
 sample() {
+	sleep 1          # wrk's connections are open
 	t0=$(date +%s)
 	while :; do
 		rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$sk_pid/status" 2>/dev/null) || break
