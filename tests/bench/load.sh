@@ -11,10 +11,11 @@
 #   tests/bench/load.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
 #
 # BUILD_DIR (default: build) holds skewd and tests/kubesim; SECONDS defaults
-# to 120 and CONNECTIONS to 100. skewd gets http_threads = CONNECTIONS (CivetWeb
-# serves a keep-alive connection on one worker for as long as it stays busy,
-# so fewer threads than connections leaves the rest waiting; see
-# docs/reliability.md). LOAD_THREADS overrides that for both servers.
+# to 120 and CONNECTIONS to 100. Both servers run skewd's default number of
+# worker threads (HTTP_DEFAULT_THREADS, 16); with more connections than
+# workers every connection is still served (wrk counts no timeouts), and more
+# threads only made the API slower on 2 cores (docs/reliability.md).
+# LOAD_THREADS=N sets http_threads (and CivetWeb's num_threads) instead.
 #
 # Prints one line per run: requests/s, latency p50/p90/p99/max, responses
 # with a status >= 400 and socket errors; and for the API run, skewd's
@@ -29,7 +30,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}
 secs=${2:-120}
 conns=${3:-100}
-threads=${LOAD_THREADS:-$conns}
+threads=${LOAD_THREADS:-$(sed -n 's/^#define HTTP_DEFAULT_THREADS *\([0-9]*\).*/\1/p' "$src/server/util/limits.h")}
 period=5
 interval=15
 for f in "$build/skewd" "$build/tests/kubesim"; do
@@ -79,8 +80,8 @@ cat >"$work/skewd.yaml" <<YAML
 listen: "127.0.0.1:0"
 data_dir: "$work/data"
 collect_interval_s: $interval
-http_threads: $threads
 YAML
+[ -z "${LOAD_THREADS:-}" ] || echo "http_threads: $threads" >>"$work/skewd.yaml"
 admin=$("$build/skewd" token create --name load --role admin --config "$work/skewd.yaml" 2>/dev/null)
 "$build/skewd" serve --config "$work/skewd.yaml" >"$work/skewd.out" 2>"$work/skewd.err" &
 sk_pid=$!
@@ -153,8 +154,9 @@ cw_pid=
 
 # A warm-up at the same load (LOAD_WARMUP seconds, default 60; figures not
 # kept): every worker thread opens its database connection, and the heap and
-# SQLite's page caches of 100 threads take about a minute to reach their
-# working size (docs/reliability.md). Then the API run, sampled.
+# SQLite's page caches of the workers take a while to reach their working
+# size (about a minute with 100 threads, docs/reliability.md). Then the API
+# run, sampled.
 warm=${LOAD_WARMUP:-60}
 idle_rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$sk_pid/status")
 idle_fds=$(ls "/proc/$sk_pid/fd" | wc -l)
