@@ -271,6 +271,11 @@ read_prometheus(const json_t *p, const struct seal *seal, struct store_cluster *
 		return -1;
 	if (url == NULL)
 		return err_set(e, ERR_INVALID, "\"prometheus\" needs a \"url\"");
+	/* Checked first and never quoted: the URL is stored and shown as given,
+	 * so a password in it would be too. */
+	if (strchr(url, '@') != NULL)
+		return err_set(e, ERR_INVALID, "prometheus.url must not contain user info (user:password@); "
+		    "give the credential as prometheus.token");
 	if (check_text(url, KUBE_MAX_URL_BYTES, "prometheus.url", e) < 0)
 		return -1;
 	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)

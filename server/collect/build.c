@@ -385,7 +385,26 @@ redact_argv(json_t *list, const struct seal *seal)
 		char name[128];
 		size_t n;
 
-		if (a == NULL || a[0] != '-')
+		if (a == NULL)
+			continue;
+		/* A credential in any word (a URL with a password, a header). */
+		if (engine_value_has_credential(a, strlen(a))) {
+			eq = a[0] == '-' ? strchr(a, '=') : NULL;
+			if (eq != NULL && (size_t)(eq - a) < sizeof(name) &&
+			    !engine_value_has_credential(a, (size_t)(eq - a))) {
+				char h[SEAL_HMAC_TEXT_LEN + 1], *nv = NULL;
+
+				seal_hmac(seal, eq + 1, strlen(eq + 1), h);
+				if (asprintf(&nv, "%.*s=%s", (int)(eq - a), a, h) >= 0) {
+					json_array_set_new(list, i, json_string(nv));
+					free(nv);
+					continue;
+				}
+			}
+			json_array_set_new(list, i, hmac_json(seal, a, strlen(a)));
+			continue;
+		}
+		if (a[0] != '-')
 			continue;
 		eq = strchr(a, '=');
 		n = eq ? (size_t)(eq - a) : strlen(a);
@@ -429,7 +448,8 @@ redact_containers(json_t *cts, const struct seal *seal)
 			json_t *ev = json_array_get(env, j);
 			const char *name = collect_str(ev, "name"), *val = collect_str(ev, "value");
 
-			if (name != NULL && val != NULL && *val != '\0' && engine_name_is_secret(name))
+			if (name != NULL && val != NULL && *val != '\0' && (engine_name_is_secret(name) ||
+			    engine_value_has_credential(val, strlen(val))))
 				json_object_set_new(ev, "value", hmac_json(seal, val, strlen(val)));
 		}
 		redact_argv(json_object_get(c, "command"), seal);
@@ -518,16 +538,29 @@ strip_secret(const json_t *obj, const struct seal *seal)
 	return out;
 }
 
+/* A ConfigMap is not meant for secrets, but people put them there: values
+ * under a secret-looking key, or holding a credential, become HMACs. */
 static json_t *
-strip_configmap(const json_t *obj)
+strip_configmap(const json_t *obj, const struct seal *seal)
 {
-	json_t *out = json_object(), *bin = json_object(), *v;
+	json_t *out = json_object(), *bin = json_object(), *data = json_object(), *v;
 	const char *k;
 
 	copy_member(out, obj, "apiVersion");
 	copy_member(out, obj, "kind");
 	json_object_set_new(out, "metadata", strip_meta(json_object_get(obj, "metadata"), 1));
-	copy_member(out, obj, "data");
+	json_object_foreach(json_object_get(obj, "data"), k, v) {
+		const char *s = json_string_value(v);
+
+		if (s != NULL && (engine_name_is_secret(k) || engine_value_has_credential(s, json_string_length(v))))
+			json_object_set_new(data, k, hmac_json(seal, s, json_string_length(v)));
+		else
+			json_object_set(data, k, v);
+	}
+	if (json_is_object(json_object_get(obj, "data")))
+		json_object_set_new(out, "data", data);
+	else
+		json_decref(data);
 	json_object_foreach(json_object_get(obj, "binaryData"), k, v) {
 		char hex[65], txt[72];
 
@@ -985,7 +1018,7 @@ add_refs(struct build *b)
 		collect_pod_refs(json_object_get(pod, "spec"), cms, secs);
 	json_array_foreach(raw_list(b->raw, "configmaps"), i, o)
 		if (in_ns(b, o) && md_str(o, "name") && json_object_get(cms, md_str(o, "name"))) {
-			json_array_append_new(b->objects, strip_configmap(o));
+			json_array_append_new(b->objects, strip_configmap(o, b->seal));
 			json_object_del(cms, md_str(o, "name"));
 		}
 	json_array_foreach(raw_list(b->raw, "secrets"), i, o)
@@ -1517,6 +1550,8 @@ line_leaks(const struct build *b, const char *line, size_t len)
 				free(dec);
 			}
 		}
+	if (engine_value_has_credential(copy, len))
+		leak = 1;
 	for (hit = strstr(copy, "hf_"); hit != NULL && !leak; hit = strstr(hit + 3, "hf_")) {
 		size_t n = 0;
 

@@ -99,6 +99,12 @@ void engine_argv_free(char **argv);
  * setting: a known secret setting gets the value "(redacted)". */
 int engine_name_is_secret(const char *name);
 
+/* 1 when a value (an env value, a flag value, a ConfigMap value, a log line)
+ * carries a credential whatever it is named: a URL with user info
+ * ("postgresql://app:pw@db"), an Authorization header or a bearer token, or a
+ * secret-named key=value / key: value pair inside the text. */
+int engine_value_has_credential(const char *s, size_t n);
+
 /* What stands for a secret value (an API key flag, an HF_TOKEN env value):
  * "<redacted:" + 12 hex of SHA-256 under a per-process salt + ">", so equal
  * values compare equal within one run and nothing can be looked up outside

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -95,6 +96,70 @@ engine_name_is_secret(const char *name)
 				return 1;
 		}
 		p = *end != '\0' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int
+ci_at(const char *s, size_t n, size_t i, const char *word)
+{
+	size_t w = strlen(word);
+
+	return i + w <= n && strncasecmp(s + i, word, w) == 0;
+}
+
+static int
+token_char(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+int
+engine_value_has_credential(const char *s, size_t n)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		/* scheme://user[:password]@host: '@' before the end of the authority. */
+		if (i + 3 <= n && s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
+			for (j = i + 3; j < n && strchr("/?#\"'<> \t\r\n", s[j]) == NULL; j++)
+				if (s[j] == '@' && j > i + 3)
+					return 1;
+		}
+		if (ci_at(s, n, i, "authorization"))
+			return 1;
+		/* "Bearer <token>" with a token of 8 characters or more. */
+		if (ci_at(s, n, i, "bearer") && (i == 0 || !isalnum((unsigned char)s[i - 1]))) {
+			j = i + 6;
+			while (j < n && (s[j] == ' ' || s[j] == '\t'))
+				j++;
+			for (k = j; k < n && token_char((unsigned char)s[k]); k++)
+				;
+			if (j > i + 6 && k - j >= 8)
+				return 1;
+		}
+		/* NAME=value or NAME: value with a secret-looking NAME. */
+		if ((s[i] == '=' || s[i] == ':') && i > 0) {
+			char name[64];
+			size_t end = i;
+
+			/* "name": value (JSON, Python reprs) as well as name=value. */
+			if (s[end - 1] == '"' || s[end - 1] == '\'')
+				end--;
+			for (j = end; j > 0 && (isalnum((unsigned char)s[j - 1]) || s[j - 1] == '_' ||
+			    s[j - 1] == '-' || s[j - 1] == '.'); j--)
+				;
+			if (end - j == 0 || end - j >= sizeof(name))
+				continue;
+			memcpy(name, s + j, end - j);
+			name[end - j] = '\0';
+			k = i + 1;
+			while (k < n && (s[k] == ' ' || s[k] == '"' || s[k] == '\''))
+				k++;
+			if (k < n && s[k] != ',' && s[k] != '}' && s[k] != ')' && !(s[k] == '/' && s[i] == ':') &&
+			    engine_name_is_secret(name))
+				return 1;
+		}
 	}
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/limits.h"
+#include "util/log.h"
 #include "util/banned.h"
 
 struct kube_client {
@@ -987,6 +988,19 @@ kube_batch_run(struct kube_batch *b, struct err *e)
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 			r = (struct kube_req *)priv;
 			req_finish(r, m->data.result);
+			if (log_level_current >= LOG_DEBUG) {
+				curl_off_t us = 0, got = 0;
+				long st = 0;
+				char where[128];
+
+				curl_easy_getinfo(r->h, CURLINFO_TOTAL_TIME_T, &us);
+				curl_easy_getinfo(r->h, CURLINFO_SIZE_DOWNLOAD_T, &got);
+				curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &st);
+				printable(r->path, strlen(r->path), 100, where, sizeof(where));
+				log_debug("kube: GET %s%s -> %ld, %lld bytes in %.1f ms%s%s", k->server, where, st,
+				    (long long)got, (double)us / 1000.0, r->failed ? ": " : "",
+				    r->failed ? r->err.msg : "");
+			}
 			req_stop(r);
 			running--;
 		}
