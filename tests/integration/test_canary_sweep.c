@@ -627,9 +627,9 @@ test_detector_finds_every_form(void **state)
 	sweep_quiet = 1;
 	for (i = 0; i < ncanaries; i++) {
 		n = forms_of(&canaries[i], forms, names);
-		/* Raw, the core, 3 base64 alignments at least; the JSON, URL and
+		/* Raw and 3 base64 alignments at least; the core, JSON, URL and
 		 * base64url forms coincide with these for plain values. */
-		if (n < 5)
+		if (n < 4)
 			fail_msg("%s has only %zu forms", canaries[i].what, n);
 		for (j = 0; j < n; j++) {
 			snprintf(hay, sizeof(hay), "{\"x\":\"..%s..\"}", forms[j]);
