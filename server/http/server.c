@@ -6,14 +6,19 @@
 #include "http/http.h"
 #include "http/http_int.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +66,7 @@ struct exchange {
 	size_t bytes;               /* body bytes sent */
 	int body_unread;            /* the request may carry a body we did not read */
 	int framing_bad;            /* the body's length cannot be trusted: never read it */
+	int body_late;              /* the body did not arrive within the request timeout */
 	int sent;
 };
 
@@ -321,7 +327,16 @@ check_framing(struct exchange *x, struct err *e)
 	const char *cl = mg_get_header(x->conn, "Content-Length");
 	const char *te = mg_get_header(x->conn, "Transfer-Encoding");
 	size_t i;
+	int ncl = 0, nte = 0;
 
+	/* Two lengths (or encodings) are read differently by different parsers:
+	 * a proxy in front might take the other one and see a second request. */
+	for (i = 0; i < (size_t)x->ri->num_headers && i < 64; i++) {
+		ncl += strcasecmp(x->ri->http_headers[i].name, "Content-Length") == 0;
+		nte += strcasecmp(x->ri->http_headers[i].name, "Transfer-Encoding") == 0;
+	}
+	if (ncl > 1 || nte > 1)
+		return err_set(e, ERR_INVALID, "a request may have one Content-Length or one Transfer-Encoding header");
 	if (cl != NULL) {
 		if (te != NULL)
 			return err_set(e, ERR_INVALID, "a request may not have both Content-Length and Transfer-Encoding");
@@ -336,30 +351,129 @@ check_framing(struct exchange *x, struct err *e)
 	return 0;
 }
 
+/*
+ * The socket of this exchange's connection, or -1. CivetWeb does not hand it
+ * out, so it is the process's socket whose local port is the server's and
+ * whose peer is the client's address and port.
+ */
+static int
+conn_socket(const struct mg_request_info *ri)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int found = -1;
+
+	if (d == NULL)
+		return -1;
+	while (found < 0 && (de = readdir(d)) != NULL) {
+		struct sockaddr_storage peer, self;
+		socklen_t pl = sizeof(peer), sl = sizeof(self);
+		char host[INET6_ADDRSTRLEN];
+		int fd, pport, sport;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = (int)strtol(de->d_name, NULL, 10);
+		if (fd == dirfd(d) || getpeername(fd, (struct sockaddr *)&peer, &pl) != 0 ||
+		    getsockname(fd, (struct sockaddr *)&self, &sl) != 0 || peer.ss_family != self.ss_family)
+			continue;
+		if (peer.ss_family == AF_INET) {
+			const struct sockaddr_in *p = (const struct sockaddr_in *)&peer;
+
+			inet_ntop(AF_INET, &p->sin_addr, host, sizeof(host));
+			pport = ntohs(p->sin_port);
+			sport = ntohs(((const struct sockaddr_in *)&self)->sin_port);
+		} else if (peer.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)&peer;
+
+			inet_ntop(AF_INET6, &p->sin6_addr, host, sizeof(host));
+			pport = ntohs(p->sin6_port);
+			sport = ntohs(((const struct sockaddr_in6 *)&self)->sin6_port);
+		} else {
+			continue;
+		}
+		if (pport == ri->remote_port && sport == ri->server_port && strcmp(host, ri->remote_addr) == 0)
+			found = fd;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The body deadline passed: the read side is shut, so a blocked mg_read()
+ * returns (CivetWeb's own timeout restarts with every byte that arrives). */
+static void
+body_deadline_fire(union sigval v)
+{
+	shutdown(v.sival_int, SHUT_RD);
+}
+
 /* Reads the whole body into out, at most max bytes: Content-Length is
- * checked before reading, and chunked bodies are counted while reading. */
+ * checked before reading, and chunked bodies are counted while reading. The
+ * whole body must arrive within request_timeout_ms of the request's start. */
 static int
 read_body(struct exchange *x, size_t max, struct buf *out, struct err *e)
 {
+	const struct config *cfg = x->h->cfg;
+	double limit_s = (cfg->request_timeout_ms > 0 ? cfg->request_timeout_ms : HTTP_REQUEST_TIMEOUT_MS) / 1000.0;
 	char chunk[8192];
-	int r;
+	struct sigevent sev;
+	struct itimerspec when;
+	timer_t timer;
+	int r, fd, armed = 0, ret = -1;
+	double left;
 
 	if (x->ri->content_length > 0 && (unsigned long long)x->ri->content_length > max)
 		return err_set(e, ERR_TOO_LARGE, "the request body (%lld bytes) exceeds the limit of %zu bytes",
 		    x->ri->content_length, max);
+	/* CivetWeb's request_timeout_ms bounds each wait for data, not the body:
+	 * a client sending a byte a second would hold a worker for ever. */
+	left = limit_s - elapsed(x);
+	if (x->body_unread && (fd = conn_socket(x->ri)) >= 0) {
+		memset(&sev, 0, sizeof(sev));
+		sev.sigev_notify = SIGEV_THREAD;
+		sev.sigev_notify_function = body_deadline_fire;
+		sev.sigev_value.sival_int = fd;
+		memset(&when, 0, sizeof(when));
+		if (left < 0.001)
+			left = 0.001;
+		when.it_value.tv_sec = (time_t)left;
+		when.it_value.tv_nsec = (long)((left - (double)(time_t)left) * 1e9);
+		if (timer_create(CLOCK_MONOTONIC, &sev, &timer) == 0) {
+			armed = 1;
+			timer_settime(timer, 0, &when, NULL);
+		}
+	}
 	for (;;) {
 		r = mg_read(x->conn, chunk, sizeof(chunk));
-		if (r < 0)
-			return err_set(e, ERR_INVALID, "reading the request body failed");
+		if (r < 0 || elapsed(x) > limit_s) {
+			if (elapsed(x) > limit_s) {
+				x->body_late = 1;
+				err_set(e, ERR_INVALID, "the request body did not arrive within %.1f s", limit_s);
+			} else {
+				err_set(e, ERR_INVALID, "reading the request body failed");
+			}
+			goto out;
+		}
 		if (r == 0)
 			break;
-		if (buf_len(out) + (size_t)r > max)
-			return err_set(e, ERR_TOO_LARGE, "the request body exceeds the limit of %zu bytes", max);
+		if (buf_len(out) + (size_t)r > max) {
+			err_set(e, ERR_TOO_LARGE, "the request body exceeds the limit of %zu bytes", max);
+			goto out;
+		}
 		if (buf_add(out, chunk, (size_t)r, e) < 0)
-			return -1;
+			goto out;
+	}
+	if (x->ri->content_length > 0 && buf_len(out) < (size_t)x->ri->content_length) {
+		err_set(e, ERR_INVALID, "the request body ended after %zu of %lld bytes", buf_len(out),
+		    x->ri->content_length);
+		goto out;
 	}
 	x->body_unread = 0;
-	return 0;
+	ret = 0;
+out:
+	if (armed)
+		timer_delete(timer);
+	return ret;
 }
 
 /*
@@ -703,7 +817,13 @@ on_request(struct mg_connection *conn, void *cbdata)
 		if (read_body(&x, h->max_body, &body, &e) < 0 ||
 		    (((route->flags & ROUTE_JSON_BODY) || buf_len(&body) > 0) &&
 		    parse_json_body(&x, &body, &rq.body, &e) < 0)) {
-			send_err(&x, &e, NULL);
+			if (x.body_late) {
+				/* Not drained: the rest would come just as slowly. */
+				x.framing_bad = 1;
+				send_error(&x, 408, "request_timeout", e.msg, NULL);
+			} else {
+				send_err(&x, &e, NULL);
+			}
 			goto out;
 		}
 	}
