@@ -39,7 +39,9 @@
 #include "util/banned.h"
 
 #define DEADLINE_MS 2000
-/* Allowed beyond the deadline: a pull is one request that fails, plus the
+/* A 100 MB answer ends at the size cap, or (a slow, e.g. sanitized, build
+ * reading slower than the upstream sends) at the deadline: both are errors
+ * within the deadline. Allowed beyond the deadline: a pull is one request that fails, plus the
  * server's own work and a loaded (or sanitized) machine. */
 #define SLACK_MS    3000
 #define UPSTREAM_MB 100
@@ -62,9 +64,9 @@ struct hostile {
 static const struct hostile cases[] = {
 	{ "hang", "hang", "accepts, never answers", { "within", NULL, NULL } },
 	{ "trickle", "trickle", "1 byte a second", { "within", "slow", NULL } },
-	{ "huge-cl", "huge_cl", "100 MB, Content-Length", { "larger than", NULL, NULL } },
-	{ "huge-chunked", "huge_chunk", "100 MB, chunked", { "larger than", NULL, NULL } },
-	{ "gzip-bomb", "gzip_bomb", "100 KB gzip -> 100 MB", { "larger than", NULL, NULL } },
+	{ "huge-cl", "huge_cl", "100 MB, Content-Length", { "larger than", "did not complete within", NULL } },
+	{ "huge-chunked", "huge_chunk", "100 MB, chunked", { "larger than", "did not complete within", NULL } },
+	{ "gzip-bomb", "gzip_bomb", "100 KB gzip -> 100 MB", { "larger than", "did not complete within", NULL } },
 	{ "malformed", "malformed", "truncated JSON", { "JSON", "json", NULL } },
 	{ "deep", "deep", "JSON 3000 levels deep", { "deep", "nest", NULL } },
 	{ "redirect", "redirect", "302 to another host", { "redirect", NULL, NULL } },
