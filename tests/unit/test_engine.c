@@ -808,6 +808,32 @@ test_knowledge(void **state)
 	assert_int_equal(engine_name_is_secret("tokenizer"), 0);
 }
 
+/* Values that carry a credential whatever they are named, and look-alikes that do not. */
+static void
+test_value_has_credential(void **state)
+{
+	static const char *const yes[] = {
+		"postgresql://app:pw@db.llm.svc:5432/app", "https://user@mirror.example/x",
+		"Authorization: Bearer abcdefgh12", "authorization=Basic dXNlcjpwdw==", "bearer eyJhbGciOiJIUzI1",
+		"--hf-token=hf_x", "api_key=123456", "{\"password\": \"x\"}", "GET https://h:p@host/ 200",
+		"-Dtrust.password=changeit",
+	};
+	static const char *const no[] = {
+		"https://api.example.com/v1", "meta-llama/Llama-3.1-8B-Instruct", "max_num_batched_tokens=8192",
+		"--tokenizer=meta-llama/x", "user@example.com", "Bearer", "the bearer of bad news", "token: ,",
+		"tokenizer: meta-llama/Llama", "http://127.0.0.1:8000/metrics", "",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!engine_value_has_credential(yes[i], strlen(yes[i])))
+			fail_msg("'%s' was not seen as a credential", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (engine_value_has_credential(no[i], strlen(no[i])))
+			fail_msg("'%s' was seen as a credential", no[i]);
+}
+
 int
 main(void)
 {
@@ -830,6 +856,7 @@ main(void)
 		cmocka_unit_test(test_detection),
 		cmocka_unit_test(test_knowledge),
 		cmocka_unit_test(test_secret_rotation_visible),
+		cmocka_unit_test(test_value_has_credential),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
