@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "collect/collect.h"
@@ -374,6 +375,110 @@ strip_object(const json_t *obj)
 	return out;
 }
 
+/* The word that ends at `end` in s, lower-cased, without a trailing ':' or '='. */
+static void
+prev_word(const char *s, size_t end, char *out, size_t outsz)
+{
+	size_t b = end, n, i;
+
+	while (b > 0 && !isspace((unsigned char)s[b - 1]))
+		b--;
+	n = end - b;
+	while (n > 0 && (s[b + n - 1] == ':' || s[b + n - 1] == '='))
+		n--;
+	if (n >= outsz)
+		n = 0;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)s[b + i]);
+	out[n] = '\0';
+}
+
+/*
+ * A shell string (sh -c "..."): the words that carry a credential are
+ * replaced, one by one, so the engine can still read the command: a word
+ * after a secret-named flag (--api-key X), after "Bearer" or "Basic", a
+ * URL with user info, NAME=value with a secret-looking NAME. A reference
+ * ($VAR, $(cmd)) is no value and stays. Returns the new string (caller
+ * frees), or NULL when nothing changed or out of memory.
+ */
+static char *
+redact_words(const char *s, const struct seal *seal)
+{
+	struct buf out = BUF_INIT(ENGINE_MAX_ARG_BYTES * 2);
+	char prev[64] = "", h[SEAL_HMAC_TEXT_LEN + 1];
+	size_t i = 0, n = strlen(s);
+	int changed = 0, after_flag = 0;
+
+	while (i < n) {
+		size_t ws = i, ww, we, b, e, eq;
+		int redact_all = 0;
+
+		while (i < n && isspace((unsigned char)s[i]))
+			i++;
+		if (i > ws && buf_add(&out, s + ws, i - ws, NULL) < 0)
+			goto fail;
+		if (i >= n)
+			break;
+		/* The word [ww, we); quotes around it stay, [b, e) is what they enclose. */
+		ww = i;
+		we = i;
+		while (we < n && !isspace((unsigned char)s[we]))
+			we++;
+		b = ww;
+		while (b < we && (s[b] == '\'' || s[b] == '"'))
+			b++;
+		e = we;
+		while (e > b && (s[e - 1] == '\'' || s[e - 1] == '"'))
+			e--;
+		if (buf_add(&out, s + ww, b - ww, NULL) < 0)
+			goto fail;
+		eq = b;
+		while (eq < e && s[eq] != '=')
+			eq++;
+		if (e > b && s[b] != '$' && (after_flag || strcmp(prev, "bearer") == 0 || strcmp(prev, "basic") == 0))
+			redact_all = 1;
+		if (!redact_all && eq + 1 < e && s[eq + 1] != '$' && engine_value_has_credential(s + b, e - b)) {
+			/* NAME=value: keep the name. */
+			seal_hmac(seal, s + eq + 1, e - eq - 1, h);
+			if (buf_add(&out, s + b, eq + 1 - b, NULL) < 0 || buf_add(&out, h, strlen(h), NULL) < 0)
+				goto fail;
+			changed = 1;
+		} else if (redact_all || (e > b && s[b] != '$' && eq == e && strncasecmp(s + b, "authorization", 13) != 0 &&
+		    engine_value_has_credential(s + b, e - b))) {
+			seal_hmac(seal, s + b, e - b, h);
+			if (buf_add(&out, h, strlen(h), NULL) < 0)
+				goto fail;
+			changed = 1;
+		} else if (buf_add(&out, s + b, e - b, NULL) < 0) {
+			goto fail;
+		}
+		if (buf_add(&out, s + e, we - e, NULL) < 0)
+			goto fail;
+		/* A flag without '=' whose name is secret: its value is the next word. */
+		after_flag = 0;
+		if (s[b] == '-' && eq == e && e - b < 64) {
+			char flag[64];
+
+			memcpy(flag, s + b, e - b);
+			flag[e - b] = '\0';
+			after_flag = engine_name_is_secret(flag + strspn(flag, "-"));
+		}
+		prev_word(s, e, prev, sizeof(prev));
+		i = we;
+	}
+	if (!changed)
+		goto fail;
+	{
+		char *r = buf_memdup0(buf_str(&out), buf_len(&out));
+
+		buf_release(&out);
+		return r;
+	}
+fail:
+	buf_release(&out);
+	return NULL;
+}
+
 /* Secret-named flag values (--api-key=X, --hf-token X) in a command or args list. */
 static void
 redact_argv(json_t *list, const struct seal *seal)
@@ -387,7 +492,17 @@ redact_argv(json_t *list, const struct seal *seal)
 
 		if (a == NULL)
 			continue;
-		/* A credential in any word (a URL with a password, a header). */
+		/* A shell string: word by word, so the command stays readable. */
+		if (strpbrk(a, " \t\n") != NULL) {
+			char *nv = redact_words(a, seal);
+
+			if (nv != NULL) {
+				json_array_set_new(list, i, json_string(nv));
+				free(nv);
+			}
+			continue;
+		}
+		/* A credential in one word (a URL with a password, a header). */
 		if (engine_value_has_credential(a, strlen(a))) {
 			eq = a[0] == '-' ? strchr(a, '=') : NULL;
 			if (eq != NULL && (size_t)(eq - a) < sizeof(name) &&

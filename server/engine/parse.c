@@ -156,7 +156,9 @@ engine_value_has_credential(const char *s, size_t n)
 			k = i + 1;
 			while (k < n && (s[k] == ' ' || s[k] == '"' || s[k] == '\''))
 				k++;
-			if (k < n && s[k] != ',' && s[k] != '}' && s[k] != ')' && !(s[k] == '/' && s[i] == ':') &&
+			/* A reference ($VAR, $(cmd)) names a value, it is none. */
+			if (k < n && s[k] != ',' && s[k] != '}' && s[k] != ')' && s[k] != '$' &&
+			    !(s[k] == '/' && s[i] == ':') &&
 			    engine_name_is_secret(name))
 				return 1;
 		}

@@ -413,6 +413,10 @@ test_build_redaction(void **state)
 		    json_string("--api-key=flag-canary-5c4b"));
 		json_array_append_new(json_object_get(ct, "args"), json_string("--hf-token"));
 		json_array_append_new(json_object_get(ct, "args"), json_string("hf_abcdefghijklmnopqrstuvwxyz"));
+		/* A shell string: credentials go word by word, the rest stays readable. */
+		json_array_append_new(json_object_get(ct, "args"), json_string("exec vllm serve --api-key "
+		    "sh-flag-canary-1a2b --max-model-len 8192 --header 'Authorization: Bearer sh-bearer-canary-3c4d' "
+		    "DB=postgresql://u:sh-url-canary-5e6f@db/x HF_TOKEN=$HF_TOKEN"));
 	}
 	if (collect_raw_from_objects(objs, "sim", "llm", "Deployment", "vllm-llama", &raw, &e) != 0)
 		fail_msg("%s", e.msg);
@@ -431,6 +435,20 @@ test_build_redaction(void **state)
 	assert_null(strstr(s, "hf_abcdefghijklmnopqrstuvwxyz"));
 	assert_non_null(strstr(s, "\"name\":\"OPENAI_API_KEY\",\"value\":\"hmac-sha256:"));
 	assert_non_null(strstr(s, "\"--api-key=hmac-sha256:"));
+	assert_null(strstr(s, "sh-flag-canary-1a2b"));
+	assert_null(strstr(s, "sh-bearer-canary-3c4d"));
+	assert_null(strstr(s, "sh-url-canary-5e6f"));
+	{
+		static const char *const kept[] = { "exec vllm serve --api-key hmac-sha256:",
+			"--max-model-len 8192 --header 'Authorization: Bearer hmac-sha256:", " DB=hmac-sha256:",
+			" HF_TOKEN=$HF_TOKEN" };
+		size_t k;
+
+		for (k = 0; k < sizeof(kept) / sizeof(kept[0]); k++)
+			if (strstr(s, kept[k]) == NULL)
+				fail_msg("the shell string lacks \"%s\": %.400s", kept[k],
+				    strstr(s, "exec vllm") != NULL ? strstr(s, "exec vllm") : s);
+	}
 	free(s);
 	s = json_dumps(ev, JSON_COMPACT);
 	assert_null(strstr(s, CANARY));
