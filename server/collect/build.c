@@ -328,9 +328,11 @@ annotation_dropped(const char *k)
 	    strncmp(k, "autoscaling.alpha.kubernetes.io/", 32) == 0;
 }
 
-/* name, namespace, labels, annotations (minus volatile ones); owners without uid. */
+/* name, namespace, labels, annotations (minus volatile ones; a value that
+ * carries a credential, e.g. an auth URL with a password, as an HMAC);
+ * owners without uid. */
 static json_t *
-strip_meta(const json_t *md, int keep_owners)
+strip_meta(const json_t *md, int keep_owners, const struct seal *seal)
 {
 	json_t *out = json_object(), *ann = json_object(), *own, *v;
 	const json_t *src;
@@ -342,9 +344,14 @@ strip_meta(const json_t *md, int keep_owners)
 	if (json_object_size(json_object_get(md, "labels")) > 0)
 		copy_member(out, md, "labels");
 	src = json_object_get(md, "annotations");
-	json_object_foreach((json_t *)src, k, v)
-		if (!annotation_dropped(k))
+	json_object_foreach((json_t *)src, k, v) {
+		if (annotation_dropped(k))
+			continue;
+		if (json_is_string(v) && engine_value_has_credential(json_string_value(v), json_string_length(v)))
+			json_object_set_new(ann, k, hmac_json(seal, json_string_value(v), json_string_length(v)));
+		else
 			json_object_set_new(ann, k, json_deep_copy(v));
+	}
 	if (json_object_size(ann) > 0)
 		json_object_set_new(out, "annotations", ann);
 	else
@@ -364,13 +371,13 @@ strip_meta(const json_t *md, int keep_owners)
 }
 
 static json_t *
-strip_object(const json_t *obj)
+strip_object(const json_t *obj, const struct seal *seal)
 {
 	json_t *out = json_object();
 
 	copy_member(out, obj, "apiVersion");
 	copy_member(out, obj, "kind");
-	json_object_set_new(out, "metadata", strip_meta(json_object_get(obj, "metadata"), 1));
+	json_object_set_new(out, "metadata", strip_meta(json_object_get(obj, "metadata"), 1, seal));
 	copy_member(out, obj, "spec");
 	return out;
 }
@@ -602,7 +609,7 @@ strip_podspec(json_t *spec, const struct seal *seal)
 static json_t *
 strip_workload(const json_t *obj, const struct seal *seal)
 {
-	json_t *out = strip_object(obj);
+	json_t *out = strip_object(obj, seal);
 	json_t *tspec = json_object_get(json_object_get(json_object_get(out, "spec"), "template"),
 	    "spec");
 	json_t *lws = json_object_get(json_object_get(out, "spec"), "leaderWorkerTemplate");
@@ -625,7 +632,7 @@ strip_secret(const json_t *obj, const struct seal *seal)
 
 	copy_member(out, obj, "apiVersion");
 	copy_member(out, obj, "kind");
-	json_object_set_new(out, "metadata", strip_meta(json_object_get(obj, "metadata"), 1));
+	json_object_set_new(out, "metadata", strip_meta(json_object_get(obj, "metadata"), 1, seal));
 	copy_member(out, obj, "type");
 	src = json_object_get(obj, "data");
 	json_object_foreach((json_t *)src, k, v) {
@@ -663,7 +670,7 @@ strip_configmap(const json_t *obj, const struct seal *seal)
 
 	copy_member(out, obj, "apiVersion");
 	copy_member(out, obj, "kind");
-	json_object_set_new(out, "metadata", strip_meta(json_object_get(obj, "metadata"), 1));
+	json_object_set_new(out, "metadata", strip_meta(json_object_get(obj, "metadata"), 1, seal));
 	json_object_foreach(json_object_get(obj, "data"), k, v) {
 		const char *s = json_string_value(v);
 
@@ -693,9 +700,9 @@ strip_configmap(const json_t *obj, const struct seal *seal)
 }
 
 static json_t *
-strip_service(const json_t *obj)
+strip_service(const json_t *obj, const struct seal *seal)
 {
-	json_t *out = strip_object(obj), *spec = json_object_get(out, "spec");
+	json_t *out = strip_object(obj, seal), *spec = json_object_get(out, "spec");
 
 	json_object_del(spec, "clusterIP");
 	json_object_del(spec, "clusterIPs");
@@ -958,7 +965,7 @@ workload_api_version(const struct build *b)
 static json_t *
 strip_pod(const struct build *b, const json_t *pod)
 {
-	json_t *out = json_object(), *md = strip_meta(json_object_get(pod, "metadata"), 0);
+	json_t *out = json_object(), *md = strip_meta(json_object_get(pod, "metadata"), 0, b->seal);
 	json_t *spec = json_deep_copy(json_object_get(pod, "spec")), *st = json_object();
 	json_t *css = json_array();
 	const char *node = collect_str(json_object_get(pod, "spec"), "nodeName");
@@ -1168,7 +1175,7 @@ add_policy(struct build *b)
 
 		if (in_ns(b, o) && streq(collect_str(ref, "kind"), b->kind) &&
 		    streq(collect_str(ref, "name"), b->name)) {
-			json_array_append_new(b->objects, strip_object(o));
+			json_array_append_new(b->objects, strip_object(o, b->seal));
 			if (b->hpa == NULL) {
 				b->hpa = o;
 				copy_member(b->evidence, o, "status");
@@ -1184,7 +1191,7 @@ add_policy(struct build *b)
 		const json_t *sel = json_object_get(json_object_get(o, "spec"), "selector");
 
 		if (in_ns(b, o) && collect_selector_match(sel, b->template_labels, 0)) {
-			json_array_append_new(b->objects, strip_object(o));
+			json_array_append_new(b->objects, strip_object(o, b->seal));
 			if (b->pdb == NULL)
 				b->pdb = o;
 		}
@@ -1193,7 +1200,7 @@ add_policy(struct build *b)
 		const json_t *sel = json_object_get(json_object_get(o, "spec"), "selector");
 
 		if (in_ns(b, o) && md_str(o, "name") && map_selector_match(sel, b->template_labels)) {
-			json_array_append_new(b->objects, strip_service(o));
+			json_array_append_new(b->objects, strip_service(o, b->seal));
 			json_object_set_new(b->services, md_str(o, "name"), json_null());
 		}
 	}
@@ -1217,7 +1224,7 @@ add_policy(struct build *b)
 			}
 		}
 		if (hit)
-			json_array_append_new(b->objects, strip_object(o));
+			json_array_append_new(b->objects, strip_object(o, b->seal));
 	}
 	json_array_foreach(raw_list(b->raw, "httproutes"), i, o) {
 		const json_t *rules = json_object_get(json_object_get(o, "spec"), "rules");
@@ -1238,7 +1245,7 @@ add_policy(struct build *b)
 			}
 		}
 		if (hit)
-			json_array_append_new(b->objects, strip_object(o));
+			json_array_append_new(b->objects, strip_object(o, b->seal));
 	}
 	json_array_foreach(raw_list(b->raw, "virtualservices"), i, o) {
 		static const char *const sections[] = { "http", "tcp", "tls", NULL };
@@ -1273,7 +1280,7 @@ add_policy(struct build *b)
 			}
 		}
 		if (hit)
-			json_array_append_new(b->objects, strip_object(o));
+			json_array_append_new(b->objects, strip_object(o, b->seal));
 	}
 }
 

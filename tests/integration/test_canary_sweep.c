@@ -6,7 +6,8 @@
  * cluster is given canary values where real clusters keep secrets (a Secret's
  * data, literal env values under secret and under plain names, a database URL
  * with a password, an Authorization header in an env value, a flag value, a
- * ConfigMap, log lines with a bearer token and URL credentials). Clusters are
+ * ConfigMap, an Ingress annotation, log lines with a bearer token and URL
+ * credentials). Clusters are
  * registered with canary credentials (bearer token, kubeconfig token, client
  * key, Prometheus token and a Prometheus URL with a password), a webhook with
  * a canary in its URL path and query and a canary signing secret, pointing at
@@ -71,6 +72,7 @@
 #define C_CM_URLPW     "cnry-cm-urlpw-4d9b2f7e1a83"
 #define C_LOG_BEARER   "cnry-log-bearer-e8f1c6a2d935"
 #define C_LOG_URLPW    "cnry-log-urlpw-3a7d0b9e4c62"
+#define C_ANN_URLPW    "cnry-ann-urlpw-8c5f1e3a9d06"
 #define C_IMPORT_KEY   "cnry-import-key-6b0f4e8a2d17"
 #define C_IMPORT_URLPW "cnry-import-urlpw-9e2a5c1f7b48"
 
@@ -484,6 +486,10 @@ make_fixture(void)
 		    "HF_TOKEN: " C_CM_TOKEN "\n"
 		    "OPENAI_BASE_URL: https://svc:" C_CM_URLPW "@api.example.com/v1") < 0)
 			return -1;
+		/* An Ingress annotation with an auth URL holding a password. */
+		if (insert_after(path, "nginx.ingress.kubernetes.io/proxy-body-size: 8m",
+		    "nginx.ingress.kubernetes.io/auth-url: https://gate:" C_ANN_URLPW "@auth.example/check") < 0)
+			return -1;
 	}
 	snprintf(add, sizeof(add), "db_password: %s", b64);
 	/* The second Secret key, in both states, after the first one. */
@@ -568,6 +574,7 @@ setup(void **state)
 	canary_add("the password in ConfigMap OPENAI_BASE_URL", C_CM_URLPW);
 	canary_add("the bearer token in a log line", C_LOG_BEARER);
 	canary_add("the URL password in a log line", C_LOG_URLPW);
+	canary_add("the password in an Ingress annotation's URL", C_ANN_URLPW);
 	canary_add("the env key in an imported baseline", C_IMPORT_KEY);
 	canary_add("the URL password in an imported baseline", C_IMPORT_URLPW);
 	if (receiver_start() < 0 || make_fixture() < 0 || sim_start() < 0)
