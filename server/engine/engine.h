@@ -108,7 +108,8 @@ int engine_value_has_credential(const char *s, size_t n);
 /* What stands for a secret value (an API key flag, an HF_TOKEN env value):
  * "<redacted:" + 12 hex of SHA-256 under a per-process salt + ">", so equal
  * values compare equal within one run and nothing can be looked up outside
- * it; a value that is already an install HMAC ("hmac-sha256:<hex>") is kept.
+ * it; a value that is already an install HMAC ("hmac-sha256:" + 64 lower-case
+ * hex, nothing else) is kept.
  * engine_redact_text() writes it into out (ENGINE_REDACTED_MAX bytes is
  * always enough); engine_redact_value() returns it as a new JSON string.
  * Thread-safe. */

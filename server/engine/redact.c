@@ -6,8 +6,9 @@
  * of SHA-256(salt || value) + ">", with a salt drawn once per process: equal
  * values compare equal within a run, and no hash can be checked against a list
  * of guesses outside it. A value that is already an install HMAC
- * ("hmac-sha256:...", what the collector stores) is kept: it is not secret and
- * it compares equal across runs.
+ * ("hmac-sha256:" + 64 lower-case hex, what the collector stores) is kept: it
+ * is not secret and it compares equal across runs. Only that exact shape is
+ * kept: "hmac-sha256:hunter2" is a secret like any other.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -38,15 +39,27 @@ salt_init(void)
 	}
 }
 
+/* 1 when value is "hmac-sha256:" followed by exactly 64 lower-case hex digits. */
+static int
+is_install_hmac(const char *value, size_t len)
+{
+	size_t i, pre = sizeof(HMAC_PREFIX) - 1;
+
+	if (len != pre + 64 || memcmp(value, HMAC_PREFIX, pre) != 0)
+		return 0;
+	for (i = pre; i < len; i++)
+		if (!((value[i] >= '0' && value[i] <= '9') || (value[i] >= 'a' && value[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 void
 engine_redact_text(const char *value, size_t len, char *out, size_t outsz)
 {
 	char hex[65];
 	unsigned char small[256], *tmp = small;
 
-	if (len >= sizeof(HMAC_PREFIX) - 1 && len < 128 &&
-	    memcmp(value, HMAC_PREFIX, sizeof(HMAC_PREFIX) - 1) == 0 &&
-	    memchr(value, '\0', len) == NULL) {
+	if (is_install_hmac(value, len)) {
 		snprintf(out, outsz, "%.*s", (int)len, value);
 		return;
 	}

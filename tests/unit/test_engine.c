@@ -605,6 +605,33 @@ test_secret_rotation_visible(void **state)
 	engine_parse_free(h);
 }
 
+/* Only the exact shape of an install HMAC is kept: a secret that merely starts
+ * with "hmac-sha256:" is redacted (fuzz_engine_args found such a value with
+ * invalid UTF-8 kept verbatim, which also made engine_redact_value() NULL). */
+static void
+test_redact_hmac_shape(void **state)
+{
+	const char *bad[] = { "hmac-sha256:hunter2-is-my-password",
+		"hmac-sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+		"hmac-sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+		"hmac-sha256:\xa3\x9c\x91 not utf-8" };
+	const char *good = "hmac-sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	size_t i;
+	json_t *v;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = engine_redact_value(bad[i], strlen(bad[i]));
+		assert_non_null(v);
+		assert_int_equal(strncmp(json_string_value(v), "<redacted:", 10), 0);
+		json_decref(v);
+	}
+	v = engine_redact_value(good, strlen(good));
+	assert_non_null(v);
+	assert_string_equal(json_string_value(v), good);
+	json_decref(v);
+}
+
 static void
 test_split_shell(void **state)
 {
@@ -857,6 +884,7 @@ main(void)
 		cmocka_unit_test(test_knowledge),
 		cmocka_unit_test(test_secret_rotation_visible),
 		cmocka_unit_test(test_value_has_credential),
+		cmocka_unit_test(test_redact_hmac_shape),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
