@@ -210,6 +210,26 @@ rewrite_big_ints(const char *data, size_t len, struct buf *out, struct err *e)
 	return buf_add(out, data + from, len - from, e);
 }
 
+/* jansson's error text quotes the offending input ("invalid token near '\x01'");
+ * an error message is a printable ASCII sentence, so other bytes become \xNN. */
+static void
+printable_text(const char *in, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+
+	for (i = 0; in[i] != '\0' && o + 5 < outsz; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			snprintf(out + o, outsz - o, "\\x%02x", c);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+}
+
 static int
 load_values(const char *name, const char *data, size_t len, const struct scan *sc, json_t *out,
     int *overflow, struct err *e)
@@ -234,9 +254,11 @@ load_values(const char *name, const char *data, size_t len, const struct scan *s
 			size_t line = base_line + (jerr.line > 0 ? (size_t)jerr.line - 1 : 0);
 			size_t col = jerr.line <= 1 ? base_col - 1 + (size_t)(jerr.column > 0 ? jerr.column : 1) :
 			    (size_t)(jerr.column > 0 ? jerr.column : 1);
+			char text[4 * JSON_ERROR_TEXT_LENGTH];
 
+			printable_text(jerr.text, text, sizeof(text));
 			return err_set(e, json_error_code(&jerr) == json_error_out_of_memory ? ERR_NOMEM :
-			    ERR_INVALID, "%s:%zu:%zu: %s", name, line, col, jerr.text);
+			    ERR_INVALID, "%s:%zu:%zu: %s", name, line, col, text);
 		}
 		if (jerr.position <= 0) {
 			json_decref(v);

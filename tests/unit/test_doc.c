@@ -798,6 +798,24 @@ test_sha256(void **state)
 	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+/* A JSON syntax error quotes the offending bytes printably (fuzz_kubeconfig found
+ * a control byte copied from the input into the message). */
+static void
+test_json_error_printable(void **state)
+{
+	static const char t[] = "[\001\000IfAvailable\037";
+	struct doc_set *d = NULL;
+	struct err e = ERR_INIT;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(doc_load_mem("k", t, sizeof(t) - 1, DOC_AUTO, &d, &e), -1);
+	assert_null(d);
+	assert_non_null(strstr(e.msg, "\\x01"));
+	for (i = 0; e.msg[i] != '\0'; i++)
+		assert_true(e.msg[i] >= 0x20 && e.msg[i] < 0x7f);
+}
+
 int
 main(void)
 {
@@ -822,6 +840,7 @@ main(void)
 		cmocka_unit_test(test_emit_limits),
 		cmocka_unit_test(test_canonical_json),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_json_error_printable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
