@@ -908,7 +908,8 @@ norm_value(struct norm *n, const json_t *v, const char *key, const char *pkey)
 	} else if (json_is_real(v)) {
 		double d = json_real_value(v);
 
-		if (d == (double)(json_int_t)d && d > -9007199254740992.0 && d < 9007199254740992.0)
+		/* Range first: converting an out-of-range double to an integer is undefined. */
+		if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(json_int_t)d)
 			out = json_integer((json_int_t)d);
 		else
 			out = json_deep_copy(v);

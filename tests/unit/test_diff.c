@@ -938,6 +938,20 @@ test_generic_documents_by_position(void **state)
 	json_decref(d);
 }
 
+/* A real beyond the integer range is compared as a real (fuzz_diff: the check
+ * converted it to an integer first, undefined behaviour under UBSan). */
+static void
+test_huge_real(void **state)
+{
+	json_t *d;
+
+	(void)state;
+	d = run("kind: ConfigMap\nmetadata: {name: a}\nspec: {finalizers: [8.8e94], n: 3.0}\n",
+	    "kind: ConfigMap\nmetadata: {name: a}\nspec: {finalizers: [-9.1e300], n: 3}\n", 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "summary"), "changes")), 1);
+	json_decref(d);
+}
+
 int
 main(void)
 {
@@ -961,6 +975,7 @@ main(void)
 		cmocka_unit_test(test_secret_value_never_shown),
 		cmocka_unit_test(test_user_rules),
 		cmocka_unit_test(test_generic_documents_by_position),
+		cmocka_unit_test(test_huge_real),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
