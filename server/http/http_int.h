@@ -47,6 +47,14 @@ enum route_result http_routes_find(const char *method, const char *path, size_t 
 /* The label of a route slot: its pattern, "static" or "unmatched". */
 const char *http_route_label(size_t slot);
 
+/* request.c: 1 when a client's X-Request-Id is kept as it is: 1 to
+ * HTTP_MAX_REQUEST_ID bytes of letters, digits and "-_.:". */
+int http_request_id_sane(const char *s);
+/* request.c: 1 when JSON text nests at most `max` levels: brackets outside
+ * strings, counted without parsing. jansson parses recursively (up to 2048
+ * levels) and a handler's stack is bounded, so a deeper body is refused first. */
+int http_json_depth_ok(const char *p, size_t n, int max);
+
 /* metrics.c: the metrics handler has the handler shape (GET /metrics). */
 int http_metrics_get(struct api_req *rq, struct api_resp *rs, struct err *e);
 

@@ -70,24 +70,6 @@ struct exchange {
 	int sent;
 };
 
-/* A request id from the client is kept when it is short and plain. */
-static int
-request_id_sane(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)s[n];
-
-		if (n >= HTTP_MAX_REQUEST_ID)
-			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == ':'))
-			return 0;
-	}
-	return n > 0;
-}
-
 static void
 request_id_take(struct exchange *x)
 {
@@ -96,7 +78,7 @@ request_id_take(struct exchange *x)
 	unsigned char rnd[16];
 	size_t i;
 
-	if (given != NULL && request_id_sane(given)) {
+	if (given != NULL && http_request_id_sane(given)) {
 		snprintf(x->request_id, sizeof(x->request_id), "%s", given);
 		return;
 	}
@@ -265,58 +247,6 @@ send_err(struct exchange *x, const struct err *e, const char *extra)
 		return;
 	}
 	send_error(x, status, err_code_name(e->code), e->msg[0] != '\0' ? e->msg : "request failed", extra);
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* See http.h. CivetWeb's decode_url is off: it would turn %00 into an early
- * end of string and %2f into a separator. */
-int
-http_path_decode(const char *raw, char *out, size_t outsz)
-{
-	size_t i = 0, o = 0;
-	const char *seg;
-
-	while (raw[i] != '\0') {
-		unsigned char c = (unsigned char)raw[i];
-
-		if (o + 1 >= outsz)
-			return -1;
-		if (c == '%') {
-			int hi, lo;
-
-			hi = raw[i + 1] == '\0' ? -1 : hexval(raw[i + 1]);
-			lo = hi < 0 || raw[i + 2] == '\0' ? -1 : hexval(raw[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = (unsigned char)(hi * 16 + lo);
-			if (c == '\0' || c == '/' || c == '\\')
-				return -2;
-			i += 3;
-		} else {
-			i++;
-		}
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	for (seg = out; seg != NULL; seg = strchr(seg + 1, '/')) {
-		const char *s1 = seg[0] == '/' ? seg + 1 : seg;
-		size_t n = strcspn(s1, "/");
-
-		if ((n == 1 && s1[0] == '.') || (n == 2 && s1[0] == '.' && s1[1] == '.'))
-			return -2;
-	}
-	return 0;
 }
 
 /* Content-Length must be plain digits; CivetWeb accepts "10abc" as 10.
@@ -503,39 +433,6 @@ drain_body(struct exchange *x)
 	}
 }
 
-/*
- * The nesting depth of JSON text, counted without parsing: brackets outside
- * strings. jansson parses recursively (up to 2048 levels), and CivetWeb's
- * worker threads have 100 KiB stacks in Debian's build, so a deeply nested
- * body would overflow the stack and kill the server. Returns 1 when the
- * depth stays within max.
- */
-static int
-json_depth_ok(const char *p, size_t n, int max)
-{
-	int depth = 0, in_string = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max)
-				return 0;
-		} else if (c == ']' || c == '}') {
-			depth--;
-		}
-	}
-	return 1;
-}
-
 /* A JSON body: the media type must be JSON (or absent), the body not empty,
  * and the text well formed. Errors name the problem and where it is. */
 static int
@@ -555,7 +452,7 @@ parse_json_body(struct exchange *x, const struct buf *body, json_t **out, struct
 	}
 	if (buf_len(body) == 0)
 		return err_set(e, ERR_INVALID, "the request body is empty; this route takes a JSON object");
-	if (!json_depth_ok(buf_str(body), buf_len(body), HTTP_MAX_JSON_DEPTH))
+	if (!http_json_depth_ok(buf_str(body), buf_len(body), HTTP_MAX_JSON_DEPTH))
 		return err_set(e, ERR_INVALID, "the JSON body is nested deeper than %d levels", HTTP_MAX_JSON_DEPTH);
 	*out = json_loadb(buf_str(body), buf_len(body), JSON_REJECT_DUPLICATES, &jerr);
 	if (*out == NULL)

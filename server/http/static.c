@@ -27,53 +27,6 @@
 #include "util/limits.h"
 #include "util/banned.h"
 
-int
-http_static_path(const char *path, char *out, size_t outsz)
-{
-	const char *p, *seg;
-	size_t n, o = 0;
-
-	if (path == NULL || path[0] != '/' || outsz == 0)
-		return -1;
-	p = path + 1;
-	if (*p == '\0')
-		return snprintf(out, outsz, "index.html") < (int)outsz ? 0 : -1;
-	while (*p != '\0') {
-		seg = p;
-		n = strcspn(seg, "/");
-		/* Empty segments ("//"), and names starting with '.', which covers
-		 * "." and ".." as well as hidden files. */
-		if (n == 0 || seg[0] == '.')
-			return -1;
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)seg[i];
-
-			/* A '%' left after decoding was double-encoded; a backslash is
-			 * a separator elsewhere; control bytes are never file names. */
-			if (c < 0x20 || c == 0x7f || c == '\\' || c == '%' || c == ':')
-				return -1;
-		}
-		if (o + n + 2 > outsz)
-			return -1;
-		memcpy(out + o, seg, n);
-		o += n;
-		p += n;
-		if (*p == '/') {
-			p++;
-			out[o++] = '/';
-			if (*p == '\0') {
-				/* A folder: its index.html. */
-				if (o + sizeof("index.html") > outsz)
-					return -1;
-				memcpy(out + o, "index.html", sizeof("index.html"));
-				return 0;
-			}
-		}
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 static const char *
 content_type(const char *rel)
 {
