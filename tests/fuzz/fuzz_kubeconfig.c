@@ -11,7 +11,7 @@
  * CMake's default build (tests/lint/fuzz_smoke.sh does the same):
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iserver \
- *       tests/fuzz/fuzz_kubeconfig.c server/kube/kube.c server/kube/kubeconfig.c \
+ *       -DSKEWD_VERSION='"fuzz"' tests/fuzz/fuzz_kubeconfig.c server/kube/kube.c server/kube/kubeconfig.c \
  *       server/doc/[a-z]*.c server/util/buf.c server/util/err.c \
  *       -lcurl -lyaml -ljansson -lcrypto -lm -o fuzz_kubeconfig
  *   ./fuzz_kubeconfig -max_total_time=60 -max_len=65536 CORPUS_DIR tests/fixtures/kube

@@ -19,7 +19,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iserver \
  *       tests/fuzz/fuzz_snapshot.c knowledge.c server/collect/build.c server/seal/seal.c \
  *       server/engine/[a-z]*.c server/doc/[a-z]*.c server/util/buf.c server/util/err.c \
- *       -lyaml -ljansson -lcrypto -lm -o fuzz_snapshot
+ *       server/util/log.c -lyaml -ljansson -lcrypto -lm -o fuzz_snapshot
  *   ./fuzz_snapshot -max_total_time=60 -max_len=65536 CORPUS_DIR tests/fixtures/corpus/k8s-api
  */
 #include <stdint.h>
