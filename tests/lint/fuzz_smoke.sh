@@ -101,7 +101,8 @@ run() {
 	done
 	reg="$src/tests/fuzz/regressions/$name"
 	if [ -d "$reg" ] && [ -n "$(ls "$reg" 2>/dev/null)" ]; then
-		if "$work/$name" -runs=0 "$reg"/* >"$work/$name.replay.log" 2>&1; then
+		# -timeout: a saved slow input (found as a timeout) must stay fast.
+		if "$work/$name" -runs=0 -timeout=10 "$reg"/* >"$work/$name.replay.log" 2>&1; then
 			pass=$((pass + 1))
 		else
 			echo "FAIL: $name regression replay: $(grep -m3 -E 'ERROR|SUMMARY|fuzz_' "$work/$name.replay.log")"
