@@ -31,6 +31,8 @@ struct text_rule {
 	char *name;
 	regex_t re;
 	int compiled;
+	regex_t prefix;  /* the pattern up to the value, for name rules; see apply_rule() */
+	int has_prefix;
 	int mask;       /* group masked */
 	int name_group; /* group that must be a secret name; 0 = none */
 	json_t *keep;   /* values never masked (lower case compared); borrowed from rules */
@@ -94,6 +96,7 @@ load_text_rule(struct text_rule *t, const json_t *o, size_t i, struct err *e)
 	const char *pat = json_string_value(json_object_get(o, "pattern"));
 	const json_t *mask = json_object_get(o, "mask"), *ng = json_object_get(o, "name_group");
 	const json_t *keep = json_object_get(o, "keep");
+	const char *prefix = json_string_value(json_object_get(o, "prefix"));
 	int rc;
 
 	if (name == NULL || pat == NULL || !json_is_integer(mask))
@@ -123,6 +126,22 @@ load_text_rule(struct text_rule *t, const json_t *o, size_t i, struct err *e)
 	if (t->re.re_nsub < (size_t)t->mask || t->re.re_nsub < (size_t)t->name_group)
 		return err_set(e, ERR_INTERNAL, "redaction rules: rule '%s' masks a group it does not have",
 		    name);
+	if (prefix != NULL) {
+		if (t->name_group == 0)
+			return err_set(e, ERR_INTERNAL, "redaction rules: rule '%s': a prefix needs a name_group",
+			    name);
+		rc = regcomp(&t->prefix, prefix, REG_EXTENDED | REG_ICASE);
+		if (rc != 0) {
+			char msg[128];
+
+			regerror(rc, &t->prefix, msg, sizeof(msg));
+			return err_set(e, ERR_INTERNAL, "redaction rules: rule '%s': prefix: %s", name, msg);
+		}
+		t->has_prefix = 1;
+		if (t->prefix.re_nsub < (size_t)t->name_group)
+			return err_set(e, ERR_INTERNAL, "redaction rules: rule '%s': the prefix lacks the name group",
+			    name);
+	}
 	return 0;
 }
 
@@ -197,6 +216,8 @@ redact_free(struct redact *r)
 		free(r->text[i].name);
 		if (r->text[i].compiled)
 			regfree(&r->text[i].re);
+		if (r->text[i].has_prefix)
+			regfree(&r->text[i].prefix);
 	}
 	free(r->text);
 	json_decref(r->tokens);
@@ -391,6 +412,44 @@ keep_listed(const json_t *keep, const char *v, size_t n)
 	return 0;
 }
 
+/* The next match of rule t at or after pos into m; 0, or 1 when there is none.
+ * A name rule with a prefix (the pattern up to the value) looks for candidates
+ * with the prefix first and matches the whole pattern only where the name is
+ * secret: the value part may run to the end of a text without spaces, and
+ * matching it for every non-secret name ("x:x:x:...") was quadratic. */
+static int
+next_match(struct redact *r, const struct text_rule *t, const char *text, size_t len, size_t pos,
+    regmatch_t *m)
+{
+	regmatch_t pm[REDACT_MAX_GROUPS];
+
+	if (!t->has_prefix) {
+		m[0].rm_so = (regoff_t)pos;
+		m[0].rm_eo = (regoff_t)len;
+		return regexec(&t->re, text, REDACT_MAX_GROUPS, m, REG_STARTEND) != 0;
+	}
+	while (pos < len) {
+		const regmatch_t *g;
+		size_t resume;
+
+		pm[0].rm_so = (regoff_t)pos;
+		pm[0].rm_eo = (regoff_t)len;
+		if (regexec(&t->prefix, text, REDACT_MAX_GROUPS, pm, REG_STARTEND) != 0)
+			return 1;
+		g = &pm[t->name_group];
+		if (g->rm_so >= 0 && name_is_secret(r, text + g->rm_so, (size_t)(g->rm_eo - g->rm_so))) {
+			m[0].rm_so = pm[0].rm_so;
+			m[0].rm_eo = (regoff_t)len;
+			if (regexec(&t->re, text, REDACT_MAX_GROUPS, m, REG_STARTEND) == 0 &&
+			    m[0].rm_so == pm[0].rm_so)
+				return 0;
+		}
+		resume = g->rm_so >= 0 ? (size_t)g->rm_eo : (size_t)pm[0].rm_so + 1;
+		pos = resume > pos ? resume : pos + 1;
+	}
+	return 1;
+}
+
 /* One text rule over text (NUL-terminated at len), appending to out. `pointer`
  * non-NULL: records name it; else the line of each match. */
 static int
@@ -404,9 +463,7 @@ apply_rule(struct redact *r, const struct text_rule *t, const char *text, size_t
 		size_t vs, ve, i;
 		char tok[32];
 
-		m[0].rm_so = (regoff_t)pos;
-		m[0].rm_eo = (regoff_t)len;
-		if (regexec(&t->re, text, REDACT_MAX_GROUPS, m, REG_STARTEND) != 0)
+		if (next_match(r, t, text, len, pos, m) != 0)
 			break;
 		if (m[0].rm_eo <= m[0].rm_so) {
 			if (buf_add(out, text + pos, 1, e) != 0)
