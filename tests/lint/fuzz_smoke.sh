@@ -5,11 +5,11 @@
 # A crash, leak, timeout or sanitizer report fails the test. Long runs for
 # docs/reliability.md are done by hand with the same build lines (the top of each
 # tests/fuzz/*.c; tests/fuzz/README.md).
-#   FUZZ_SECONDS   seconds of fuzzing per target (default 7; 8 targets)
+#   FUZZ_SECONDS   seconds of fuzzing per target (default 6; 8 targets)
 #   FUZZ_KEEP      a folder: build the targets and seed corpora there and keep them
 set -u
 src=${SKEWD_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-secs=${FUZZ_SECONDS:-7}
+secs=${FUZZ_SECONDS:-6}
 pass=0
 fail=0
 if ! command -v clang >/dev/null 2>&1; then
