@@ -12,7 +12,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iserver \
  *       -DSKEWD_VERSION='"fuzz"' tests/fuzz/fuzz_kubeconfig.c server/kube/kube.c server/kube/kubeconfig.c \
- *       server/doc/[a-z]*.c server/util/buf.c server/util/err.c \
+ *       server/doc/[a-z]*.c server/util/buf.c server/util/err.c server/util/log.c \
  *       -lcurl -lyaml -ljansson -lcrypto -lm -o fuzz_kubeconfig
  *   ./fuzz_kubeconfig -max_total_time=60 -max_len=65536 CORPUS_DIR tests/fixtures/kube
  */

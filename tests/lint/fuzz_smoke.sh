@@ -153,7 +153,7 @@ fi
 if build fuzz_metrics $(o $metrics $util) -ljansson -lm; then
 	run fuzz_metrics "$fx/metrics"
 fi
-if build fuzz_kubeconfig $(o server/kube/kube.c server/kube/kubeconfig.c $doc $util) \
+if build fuzz_kubeconfig $(o server/kube/kube.c server/kube/kubeconfig.c server/util/log.c $doc $util) \
     -lcurl -lyaml -ljansson -lcrypto -lm; then
 	run fuzz_kubeconfig "$fx/kube"
 fi
