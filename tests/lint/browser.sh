@@ -23,9 +23,7 @@ esac
 command -v node >/dev/null 2>&1 || fail "node is not installed (deploy/install-deps.sh --test installs it)"
 [ -x "$exe" ] || fail "$exe is missing (deploy/install-deps.sh --test installs it)"
 [ -n "${SKEWD_BIN:-}" ] && [ -x "$SKEWD_BIN" ] || fail "SKEWD_BIN is not set to the skewd binary"
-if [ ! -d "tests/node_modules/$driver" ]; then
-	npm ci --prefix tests --no-audit --no-fund --loglevel=error || fail "'npm ci --prefix tests' failed"
-fi
+sh tests/npm_tools.sh browser "$driver/package.json" || exit 1
 SKEWD_ARTIFACTS=${SKEWD_ARTIFACTS:-$(dirname "$SKEWD_BIN")/tests/artifacts}
 export SKEWD_ARTIFACTS
 mkdir -p "$SKEWD_ARTIFACTS"

@@ -1,22 +1,11 @@
 #!/bin/sh
 # openapi.yaml is valid OpenAPI 3.1 and passes @redocly/cli lint (its
 # "recommended" rules) with no errors and no warnings. The linter is pinned in
-# tests/package.json + tests/package-lock.json and installed with `npm ci`
-# into tests/node_modules when it is missing.
+# tests/package.json + tests/package-lock.json and installed with `npm ci --prefix tests`
+# by tests/run-all.sh (this test never installs them: see tests/npm_tools.sh).
 cd "${SKEWD_SOURCE_DIR:-.}" || exit 2
 redocly=tests/node_modules/.bin/redocly
-if [ ! -x "$redocly" ]; then
-	if ! command -v npm >/dev/null 2>&1; then
-		echo "openapi_lint: npm is not installed (deploy/install-deps.sh installs it)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	npm ci --prefix tests --no-audit --no-fund --loglevel=error || {
-		echo "openapi_lint: 'npm ci --prefix tests' failed"
-		echo "0 passed, 1 failed"
-		exit 1
-	}
-fi
+sh tests/npm_tools.sh openapi_lint .bin/redocly || exit 1
 out=$("$redocly" lint --format=stylish openapi.yaml 2>&1)
 rc=$?
 printf '%s\n' "$out"

@@ -6,26 +6,14 @@
 # body against the operation (JSON Schema 2020-12 with Ajv). It fails when an
 # operation + documented status got no validated answer, unless the script's
 # EXEMPT list names it with a reason. The validator is pinned in
-# tests/package.json + tests/package-lock.json and installed with `npm ci`
-# into tests/node_modules when it is missing.
+# tests/package.json + tests/package-lock.json and installed with `npm ci --prefix tests`
+# by tests/run-all.sh (this test never installs them: see tests/npm_tools.sh).
 : "${SKEWD_BIN:?SKEWD_BIN is not set}" "${SKEWD_KUBESIM:?SKEWD_KUBESIM is not set}"
 : "${SKEWD_FIXTURES:?SKEWD_FIXTURES is not set}"
 cd "${SKEWD_SOURCE_DIR:-.}" || exit 2
 SKEWD_SOURCE_DIR=$(pwd)
 export SKEWD_SOURCE_DIR
-if [ ! -f tests/node_modules/ajv/dist/2020.js ] || [ ! -f tests/node_modules/ajv-formats/package.json ] ||
-    [ ! -f tests/node_modules/yaml/package.json ]; then
-	if ! command -v npm >/dev/null 2>&1; then
-		echo "openapi_responses: npm is not installed (deploy/install-deps.sh installs it)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	npm ci --prefix tests --no-audit --no-fund --loglevel=error || {
-		echo "openapi_responses: 'npm ci --prefix tests' failed"
-		echo "0 passed, 1 failed"
-		exit 1
-	}
-fi
+sh tests/npm_tools.sh openapi_responses ajv/dist/2020.js ajv-formats/package.json yaml/package.json || exit 1
 if ! command -v curl >/dev/null 2>&1; then
 	echo "openapi_responses: curl is not installed (deploy/install-deps.sh --test installs it)"
 	echo "0 passed, 1 failed"
