@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "doc/doc.h"
+#include "engine/engine.h"
 #include "util/buf.h"
 #include "util/embed.h"
 #include "util/err.h"
@@ -24,7 +25,6 @@
 
 EMBED_DECLARE(redact_rules_yaml);
 
-#define HMAC_PREFIX "hmac-sha256:"
 #define TOKEN_PREFIX "[REDACTED:"
 
 struct text_rule {
@@ -329,7 +329,7 @@ redact_report(const struct redact *r)
 static int
 value_kept(const char *v, size_t n)
 {
-	return n == 0 || (n >= strlen(HMAC_PREFIX) && memcmp(v, HMAC_PREFIX, strlen(HMAC_PREFIX)) == 0) ||
+	return n == 0 || engine_is_install_hmac(v, n) ||
 	    (n >= strlen(TOKEN_PREFIX) && memcmp(v, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) == 0);
 }
 

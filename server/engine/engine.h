@@ -105,6 +105,12 @@ int engine_name_is_secret(const char *name);
  * secret-named key=value / key: value pair inside the text. */
 int engine_value_has_credential(const char *s, size_t n);
 
+/* 1 when value is exactly what the collector stores for a secret: "hmac-sha256:"
+ * and 64 lower-case hex digits (an install-keyed HMAC, one-way). Such a value is
+ * kept by every redactor; anything else that merely starts with the prefix
+ * ("hmac-sha256:hunter2") is a value like any other. */
+int engine_is_install_hmac(const char *value, size_t len);
+
 /* What stands for a secret value (an API key flag, an HF_TOKEN env value):
  * "<redacted:" + 12 hex of SHA-256 under a per-process salt + ">", so equal
  * values compare equal within one run and nothing can be looked up outside

@@ -39,9 +39,8 @@ salt_init(void)
 	}
 }
 
-/* 1 when value is "hmac-sha256:" followed by exactly 64 lower-case hex digits. */
-static int
-is_install_hmac(const char *value, size_t len)
+int
+engine_is_install_hmac(const char *value, size_t len)
 {
 	size_t i, pre = sizeof(HMAC_PREFIX) - 1;
 
@@ -59,7 +58,7 @@ engine_redact_text(const char *value, size_t len, char *out, size_t outsz)
 	char hex[65];
 	unsigned char small[256], *tmp = small;
 
-	if (is_install_hmac(value, len)) {
+	if (engine_is_install_hmac(value, len)) {
 		snprintf(out, outsz, "%.*s", (int)len, value);
 		return;
 	}

@@ -23,6 +23,8 @@
 
 #define CANARY "skewd-canary-secret-7f3a9c"
 #define CANARY_B64 "c2tld2QtY2FuYXJ5LXNlY3JldC03ZjNhOWM="
+/* What the collector stores for a secret value: kept by the redactor. */
+#define HMAC64 "hmac-sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 static struct redact *
 new_redact(void)
@@ -91,6 +93,7 @@ static void
 test_text_rules(void **state)
 {
 	struct redact *r = new_redact();
+	char *got;
 
 	(void)state;
 	expect_text(r, "pulling https://alice:s3cr3t@registry.example.com/v2/ ok",
@@ -128,8 +131,8 @@ test_text_rules(void **state)
 	expect_text(r, "headers {\"Authorization\": \"Bearer abc.DEF-123_x\", \"X-Auth\": \"Bearer abc!tail\"}",
 	    "headers {\"Authorization\": \"Bearer [REDACTED:7]\", \"X-Auth\": \"[REDACTED:17]\"}");
 	/* Hashes and tokens are kept; a name rule never eats the bearer scheme. */
-	expect_text(r, "secret: hmac-sha256:0011 token: [REDACTED:3]",
-	    "secret: hmac-sha256:0011 token: [REDACTED:3]");
+	expect_text(r, "secret: " HMAC64 " token: [REDACTED:3]",
+	    "secret: " HMAC64 " token: [REDACTED:3]");
 	/* A PEM block keeps its lines (records stay on the right line numbers). */
 	expect_text(r, "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----\nz",
 	    "a\n-----BEGIN RSA PRIVATE KEY-----[REDACTED:18]\n\n\n-----END RSA PRIVATE KEY-----\nz");
@@ -137,6 +140,11 @@ test_text_rules(void **state)
 	expect_text(r, "INFO max_model_len=32768 dtype=torch.bfloat16 tokenizer=meta-llama/x http://h:8000/v1",
 	    "INFO max_model_len=32768 dtype=torch.bfloat16 tokenizer=meta-llama/x http://h:8000/v1");
 	assert_int_equal(redact_value_count(r), 18);
+	/* Only that exact shape is kept: a secret that merely starts with the prefix is not. */
+	got = text(r, "secret: hmac-sha256:hunter2 db_password=hmac-sha256:00ff");
+	assert_null(strstr(got, "hunter2"));
+	assert_null(strstr(got, "00ff"));
+	free(got);
 	redact_free(r);
 }
 
@@ -193,7 +201,7 @@ test_json_rules(void **state)
 	in = json_loads("{\"objects\": ["
 	    "{\"kind\": \"Secret\", \"metadata\": {\"name\": \"s\", \"annotations\": "
 	    "{\"kubectl.kubernetes.io/last-applied-configuration\": \"{\\\"data\\\":{\\\"k\\\":\\\"" CANARY_B64 "\\\"}}\"}},"
-	    " \"data\": {\"k\": \"" CANARY_B64 "\", \"h\": \"hmac-sha256:00ff\"}, \"stringData\": {\"plain\": \"" CANARY "\"}},"
+	    " \"data\": {\"k\": \"" CANARY_B64 "\", \"h\": \"" HMAC64 "\"}, \"stringData\": {\"plain\": \"" CANARY "\"}},"
 	    "{\"kind\": \"Deployment\", \"spec\": {\"containers\": [{\"args\": [\"--api-key\", \"sk-arg-secret-value\","
 	    " \"--max-num-seqs\", \"4\", \"--tokenizer\", \"tok/x\"], \"env\": [{\"name\": \"MAX_TOTAL_TOKENS\", \"value\": \"4096\"},"
 	    " {\"name\": \"HF_TOKEN\", \"value\": \"hf_envvalue\"}], \"sessionAffinity\": \"ClientIP\", \"password\": 1234}]}}],"
@@ -211,7 +219,7 @@ test_json_rules(void **state)
 	assert_null(strstr(dump, "db-pass"));
 	assert_null(strstr(dump, "1234"));
 	/* Kept: hashes, names that only look secret, settings. */
-	assert_non_null(strstr(dump, "\"h\":\"hmac-sha256:00ff\""));
+	assert_non_null(strstr(dump, "\"h\":\"" HMAC64 "\""));
 	assert_non_null(strstr(dump, "\"--max-num-seqs\",\"4\",\"--tokenizer\",\"tok/x\""));
 	assert_non_null(strstr(dump, "{\"name\":\"MAX_TOTAL_TOKENS\",\"value\":\"4096\"}"));
 	assert_non_null(strstr(dump, "\"sessionAffinity\":\"ClientIP\""));
