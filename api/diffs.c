@@ -141,7 +141,7 @@ static int
 snapshot_figures(struct store *st, const struct store_snapshot *m, json_t **out, struct err *e)
 {
 	struct store_evidence *rows = NULL;
-	json_t *acc = NULL, *figs = NULL, *doc, *scrape, *fig, *a;
+	json_t *acc = NULL, *figs = NULL, *doc, *scrape_figs, *fig, *a;
 	int64_t since = m->last_seen - API_VERDICT_WINDOW_S;
 	const char *key;
 	size_t i, j, n = 0;
@@ -150,21 +150,20 @@ snapshot_figures(struct store *st, const struct store_snapshot *m, json_t **out,
 	*out = NULL;
 	if (since < m->first_seen)
 		since = m->first_seen;
-	if (store_evidence_range(st, m->target_id, since, m->last_seen, API_VERDICT_MAX_ROWS, &rows, &n, e) < 0)
+	if (store_evidence_figures(st, m->target_id, m->id, since, m->last_seen, API_VERDICT_MAX_ROWS, &rows, &n,
+	    e) < 0)
 		return -1;
 	if ((acc = json_object()) == NULL || (figs = json_object()) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		if (rows[i].snapshot_id != m->id)
-			continue;
 		/* An attachment (nvidia-smi) re-records a pull's evidence at the same
 		 * time: rows are oldest first, so only the newest row of a pull counts. */
 		if (i + 1 < n && rows[i + 1].taken_at == rows[i].taken_at &&
 		    rows[i + 1].snapshot_id == rows[i].snapshot_id)
 			continue;
 		doc = json_loads(rows[i].json, 0, NULL);
-		json_array_foreach(json_object_get(doc, "scrapes"), j, scrape) {
-			json_object_foreach(json_object_get(scrape, "figures"), key, fig) {
+		json_array_foreach(doc, j, scrape_figs) {
+			json_object_foreach(scrape_figs, key, fig) {
 				if (figure_add(acc, key, fig) < 0) {
 					json_decref(doc);
 					goto nomem;

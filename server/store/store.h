@@ -212,6 +212,14 @@ struct store_evidence {
  * Caller frees with store_evidence_free(). */
 int store_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until, size_t limit,
     struct store_evidence **items, size_t *n, struct err *e);
+/* The metric figures of snapshot `snapshot_id`'s pulls (of target `target_id`)
+ * with since <= taken_at <= until (until 0 = no end), oldest first, at most
+ * `limit` (as above): each item's json is a JSON array of the "figures" object
+ * of each scrape of that pull, picked out by the database, so the rest of the
+ * evidence (logs, events, samples) is never read. For the verdict.
+ * Caller frees with store_evidence_free(). */
+int store_evidence_figures(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t since,
+    int64_t until, size_t limit, struct store_evidence **items, size_t *n, struct err *e);
 /* Frees each json and the array; NULL-safe. */
 void store_evidence_free(struct store_evidence *items, size_t n);
 /* The newest evidence row of snapshot `snapshot_id` (of target `target_id`)

@@ -106,6 +106,8 @@ struct store_backend {
 	    struct err *e);
 	int (*evidence_range)(struct store *s, int64_t target_id, int64_t since, int64_t until, size_t limit,
 	    struct store_evidence **items, size_t *n, struct err *e);
+	int (*evidence_figures)(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t since,
+	    int64_t until, size_t limit, struct store_evidence **items, size_t *n, struct err *e);
 	int (*evidence_before)(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t at,
 	    struct store_evidence *out, struct err *e);
 	int (*prune)(struct store *s, int64_t older_than, int64_t *removed, struct err *e);

@@ -208,6 +208,15 @@ store_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t 
 	return s->be->evidence_range(s, target_id, since, until, page_size(limit), items, n, e);
 }
 
+int
+store_evidence_figures(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t since, int64_t until,
+    size_t limit, struct store_evidence **items, size_t *n, struct err *e)
+{
+	*items = NULL;
+	*n = 0;
+	return s->be->evidence_figures(s, target_id, snapshot_id, since, until, page_size(limit), items, n, e);
+}
+
 void
 store_evidence_free(struct store_evidence *items, size_t n)
 {

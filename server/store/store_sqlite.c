@@ -640,6 +640,7 @@ const struct store_backend store_sqlite_backend = {
 	.snapshot_list = store_sqlite_snapshot_list,
 	.evidence_latest = store_sqlite_evidence_latest,
 	.evidence_range = store_sqlite_evidence_range,
+	.evidence_figures = store_sqlite_evidence_figures,
 	.evidence_before = store_sqlite_evidence_before,
 	.prune = store_sqlite_prune,
 	.baseline_insert = store_sqlite_baseline_insert,

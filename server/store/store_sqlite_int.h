@@ -60,6 +60,8 @@ int store_sqlite_evidence_latest(struct store *s, int64_t target_id, char **evid
     int64_t *taken_at, struct err *e);
 int store_sqlite_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until,
     size_t limit, struct store_evidence **items, size_t *n, struct err *e);
+int store_sqlite_evidence_figures(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t since,
+    int64_t until, size_t limit, struct store_evidence **items, size_t *n, struct err *e);
 int store_sqlite_evidence_before(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t at,
     struct store_evidence *out, struct err *e);
 int store_sqlite_prune(struct store *s, int64_t older_than, int64_t *removed, struct err *e);

@@ -627,27 +627,14 @@ out:
 	return ret;
 }
 
-int
-store_sqlite_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until,
-    size_t limit, struct store_evidence **items, size_t *n, struct err *e)
+/* Steps st to its end, each row (id, snapshot_id, taken_at, text) one item. */
+static int
+evidence_rows(sqlite3 *db, sqlite3_stmt *st, struct store_evidence **items, size_t *n, struct err *e)
 {
-	static const char sql[] =
-		"SELECT id, snapshot_id, taken_at, body FROM evidence"
-		" WHERE target_id = ?1 AND taken_at >= ?2 AND (?3 = 0 OR taken_at <= ?3)"
-		" ORDER BY taken_at, id LIMIT ?4";
 	struct store_evidence *list = NULL, *grown;
 	size_t count = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
 	int rc, ret = -1;
 
-	st = prepare(s, &db, sql, "reading evidence", e);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, target_id);
-	sqlite3_bind_int64(st, 2, since);
-	sqlite3_bind_int64(st, 3, until);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
@@ -679,6 +666,61 @@ store_sqlite_evidence_range(struct store *s, int64_t target_id, int64_t since, i
 	ret = 0;
 out:
 	store_evidence_free(list, count);
+	return ret;
+}
+
+int
+store_sqlite_evidence_range(struct store *s, int64_t target_id, int64_t since, int64_t until,
+    size_t limit, struct store_evidence **items, size_t *n, struct err *e)
+{
+	static const char sql[] =
+		"SELECT id, snapshot_id, taken_at, body FROM evidence"
+		" WHERE target_id = ?1 AND taken_at >= ?2 AND (?3 = 0 OR taken_at <= ?3)"
+		" ORDER BY taken_at, id LIMIT ?4";
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	int ret;
+
+	st = prepare(s, &db, sql, "reading evidence", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, target_id);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, until);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+	ret = evidence_rows(db, st, items, n, e);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_sqlite_evidence_figures(struct store *s, int64_t target_id, int64_t snapshot_id, int64_t since,
+    int64_t until, size_t limit, struct store_evidence **items, size_t *n, struct err *e)
+{
+	/* SQLite's JSON functions pick the figures out of each body, so the
+	 * logs, events and samples beside them never reach this process's heap. */
+	static const char sql[] =
+		"SELECT id, snapshot_id, taken_at,"
+		" CASE WHEN json_valid(body) THEN"
+		"  (SELECT json_group_array(json_extract(value, '$.figures'))"
+		"   FROM json_each(evidence.body, '$.scrapes'))"
+		" ELSE '[]' END"
+		" FROM evidence"
+		" WHERE target_id = ?1 AND snapshot_id = ?2 AND taken_at >= ?3 AND (?4 = 0 OR taken_at <= ?4)"
+		" ORDER BY taken_at, id LIMIT ?5";
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	int ret;
+
+	st = prepare(s, &db, sql, "reading evidence figures", e);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, target_id);
+	sqlite3_bind_int64(st, 2, snapshot_id);
+	sqlite3_bind_int64(st, 3, since);
+	sqlite3_bind_int64(st, 4, until);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)limit);
+	ret = evidence_rows(db, st, items, n, e);
 	sqlite3_finalize(st);
 	return ret;
 }

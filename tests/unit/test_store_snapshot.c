@@ -432,6 +432,57 @@ test_evidence(void **state)
 	}
 }
 
+/* Only the figures of each scrape come back, per snapshot, oldest first. */
+static void
+test_evidence_figures(void **state)
+{
+	static const char ev1[] = "{\"scrapes\": [{\"pod\": \"p0\", \"figures\": {\"tps\": {\"value\": 10}},"
+		" \"samples\": [1, 2, 3]}, {\"pod\": \"p1\", \"figures\": {\"tps\": {\"absent\": \"no scrape\"}}}],"
+		" \"logs\": [\"a long log line\"]}";
+	static const char ev2[] = "{\"scrapes\": [{\"figures\": {\"p99\": {\"value\": 0.5, \"unit\": \"s\"}}}]}";
+	struct fx *f = *state;
+	struct store_evidence *items = NULL;
+	struct err e = ERR_INIT;
+	char json[128], hash[65];
+	int64_t target = 0, sid1 = 0, sid2 = 0;
+	size_t n = 0;
+	int changed;
+
+	assert_int_equal(store_target_upsert(f->s, "prod-us", "llm", "deployment", "vllm", 100, &target, &e), 0);
+	doc(1, json, sizeof(json), hash);
+	assert_int_equal(store_snapshot_record(f->s, target, hash, json, strlen(json), ev1, strlen(ev1), 100, &sid1,
+	    &changed, &e), 0);
+	assert_int_equal(store_snapshot_record(f->s, target, hash, json, strlen(json), "{\"at\": 1}", 10, 110, &sid1,
+	    &changed, &e), 0);
+	doc(2, json, sizeof(json), hash);
+	assert_int_equal(store_snapshot_record(f->s, target, hash, json, strlen(json), ev2, strlen(ev2), 120, &sid2,
+	    &changed, &e), 0);
+	assert_true(sid1 != sid2);
+
+	assert_int_equal(store_evidence_figures(f->s, target, sid1, 0, 0, 0, &items, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(items[0].taken_at, 100);
+	assert_int_equal(items[0].snapshot_id, sid1);
+	assert_string_equal(items[0].json, "[{\"tps\":{\"value\":10}},{\"tps\":{\"absent\":\"no scrape\"}}]");
+	assert_string_equal(items[1].json, "[]");
+	store_evidence_free(items, n);
+
+	assert_int_equal(store_evidence_figures(f->s, target, sid2, 0, 0, 0, &items, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].json, "[{\"p99\":{\"value\":0.5,\"unit\":\"s\"}}]");
+	store_evidence_free(items, n);
+
+	/* The range and the limit hold as for store_evidence_range(). */
+	assert_int_equal(store_evidence_figures(f->s, target, sid1, 105, 200, 0, &items, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].taken_at, 110);
+	store_evidence_free(items, n);
+	assert_int_equal(store_evidence_figures(f->s, target, sid1, 0, 0, 1, &items, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].taken_at, 100);
+	store_evidence_free(items, n);
+}
+
 static void
 test_prune(void **state)
 {
@@ -555,6 +606,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_figures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_record, setup, teardown),
