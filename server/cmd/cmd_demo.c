@@ -8,7 +8,8 @@
  * (tests/fixtures/cluster: a "last good" and a "current" state of one vLLM
  * service that regressed); registers it as cluster `demo` with a bearer
  * token through api_cluster_register(), the path POST /api/v1/clusters
- * takes; pulls the last-good state, switches kubesim to the current one and
+ * takes; pulls the last-good state and marks it as each target's baseline
+ * (set by "skewd demo"), switches kubesim to the current one and
  * pulls again (each state DEMO_PULLS_PER_STATE times, with kubesim's counters
  * growing with time, so the metric charts have a history on both sides of
  * the change); then serves the API and dashboard (anonymous reads on, the
@@ -197,12 +198,33 @@ out:
 	return ret;
 }
 
+/* Marks each snapshot of a pull's answer as its target's baseline, as an
+ * editor would with PUT .../baseline after a pull of a state known to be good. */
+static int
+mark_baselines(struct serve *sv, json_t *snaps, struct err *e)
+{
+	struct store_snapshot meta;
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(snaps, i, s) {
+		int64_t id = (int64_t)json_integer_value(json_object_get(s, "id"));
+
+		if (store_snapshot_get(sv->store, id, &meta, NULL, e) < 0 ||
+		    store_baseline_set(sv->store, meta.target_id, id, "skewd demo",
+		    "the last-good state, pulled before the rollout", "snapshot", (int64_t)time(NULL), NULL, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Pulls the demo cluster DEMO_PULLS_PER_STATE times, DEMO_PULL_SPACING_MS
  * apart (kubesim's counters grow with time, so every pull of a pod after its
  * first has rates and latencies over the window since the one before), and
- * prints one line about the first pull. */
+ * prints one line about the first pull. With `baseline`, what the first pull
+ * found becomes each target's last good. */
 static int
-pull(struct serve *sv, const char *state, struct err *e)
+pull(struct serve *sv, const char *state, int baseline, struct err *e)
 {
 	json_t *out = NULL, *snaps, *s;
 	size_t i, changed = 0;
@@ -221,6 +243,13 @@ pull(struct serve *sv, const char *state, struct err *e)
 	json_array_foreach(json_object_get(out, "errors"), i, s) {
 		printf("  %s: %s\n", json_string_value(json_object_get(s, "target")),
 		    json_string_value(json_object_get(s, "message")));
+	}
+	if (baseline) {
+		if (mark_baselines(sv, snaps, e) < 0) {
+			json_decref(out);
+			return -1;
+		}
+		printf("  marked as last good: %zu targets\n", json_array_size(snaps));
 	}
 	json_decref(out);
 	for (n = 1; n < DEMO_PULLS_PER_STATE; n++) {
@@ -353,7 +382,7 @@ cmd_demo(int argc, char **argv)
 		goto out;
 	}
 	explicit_bzero(token, sizeof(token));
-	if (pull(&sv, "last-good", &e) < 0) {
+	if (pull(&sv, "last-good", 1, &e) < 0) {
 		fprintf(stderr, "skewd demo: pulling the last-good state failed: %s\n", e.msg);
 		goto out;
 	}
@@ -361,7 +390,7 @@ cmd_demo(int argc, char **argv)
 		fprintf(stderr, "skewd demo: cannot switch the simulated cluster: %s\n", e.msg);
 		goto out;
 	}
-	if (pull(&sv, "current", &e) < 0) {
+	if (pull(&sv, "current", 0, &e) < 0) {
 		fprintf(stderr, "skewd demo: pulling the current state failed: %s\n", e.msg);
 		goto out;
 	}

@@ -103,9 +103,9 @@ async function run(browser, url, tok) {
 		assert(hidden.status === 404, `a file outside the embedded list answered ${hidden.status}`);
 	});
 
-	// The demo pulls "last good" then "current"; the drift needs a baseline on
-	// the first snapshot, which an editor marks through the API (the UI marks
-	// one further down).
+	// The demo pulls "last good" (and marks it as the baseline) then "current";
+	// an editor re-marks the first snapshot through the API with a note the page
+	// must show as text (the UI marks one further down).
 	const snaps = JSON.parse((await api(url, 'GET', '/api/v1/targets/demo/llm/deployment/vllm-llama/snapshots', tok.editor)).body);
 	const ids = snaps.snapshots.map((s) => s.id);
 	const first = Math.min(...ids), latest = Math.max(...ids);

@@ -84,6 +84,13 @@ if start --data-dir "$tmp/keep"; then
 	snaps=$(curl -s "$url/api/v1/targets/demo/llm/deployment/tgi-gemma/snapshots")
 	n=$(echo "$snaps" | grep -o '"hash"' | wc -l)
 	[ "$n" -eq 1 ] && ok || bad "tgi-gemma did not change and should have 1 snapshot, has $n: $snaps"
+	# The last-good pull is each target's baseline, so the first page already
+	# answers "what changed since last good": the regressed rollout, and why.
+	base=$(curl -s "$url/api/v1/targets/demo/llm/deployment/vllm-llama/baseline")
+	echo "$base" | grep -q '"set_by": *"skewd demo"' && ok || bad "vllm-llama baseline not set by the demo: $base"
+	diff=$(curl -s "$url/api/v1/targets/demo/llm/deployment/vllm-llama/diff")
+	echo "$diff" | grep -q '"verdict": *"skew_likely"' && ok || bad "vllm-llama diff verdict is not skew_likely: $(echo "$diff" | head -c 400)"
+	echo "$diff" | grep -q '"category": *"hardware"' && ok || bad "vllm-llama diff lacks a hardware change: $(echo "$diff" | head -c 400)"
 	cluster=$(curl -s "$url/api/v1/clusters/demo")
 	echo "$cluster" | grep -q '"kind": *"token"' && ok || bad "cluster demo: $cluster"
 	echo "$cluster" | grep -q '"server_version": *"v' && ok || bad "cluster demo has no server version: $cluster"
