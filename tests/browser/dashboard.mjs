@@ -117,14 +117,14 @@ async function run(browser, url, tok) {
 	await check('overview lists the drifted target with badges, worst severity and verdict', async () => {
 		await goto(page, url + '/#/');
 		const row = page.locator('#targets tr[data-target="demo/llm/deployment/vllm-llama"]');
-		await row.waitFor({ timeout: 10000 });
+		await row.waitFor({ timeout: 30000 });
 		const text = await row.innerText();
 		for (const want of ['vllm-llama', 'runtime', 'hardware', 'critical'])
 			assert(text.includes(want), `row lacks ${want}: ${text}`);
 		await page.waitForFunction(() => {
 			const c = document.querySelector('tr[data-target="demo/llm/deployment/vllm-llama"] td.verdict-cell');
 			return c && c.textContent !== '…';
-		}, null, { timeout: 10000 });
+		}, null, { timeout: 30000 });
 		const v = await row.locator('td.verdict-cell').innerText();
 		assert(/\w/.test(v) && v !== '—', `verdict cell: ${v}`);
 		assert((await page.locator('#clusters').innerText()).includes('demo'), 'cluster health missing');
@@ -145,7 +145,7 @@ async function run(browser, url, tok) {
 
 	await check('open the target: categorised diff with the expected changes', async () => {
 		await page.click('#targets a:text("vllm-llama")');
-		await page.waitForSelector('#diff .group', { timeout: 10000 });
+		await page.waitForSelector('#diff .group', { timeout: 30000 });
 		assert(page.url().includes('#/targets/demo/llm/deployment/vllm-llama'), page.url());
 		const cats = await page.locator('#diff .group').evaluateAll((els) => els.map((e) => e.dataset.category));
 		assert(cats[0] === 'hardware' && cats.includes('runtime'), `groups: ${cats}`);
@@ -185,16 +185,16 @@ async function run(browser, url, tok) {
 		assert(b.includes(`#${first}`) && b.includes('baseline'), b);
 	});
 	await check('charts drawn from the stored series, baseline and config change marked', async () => {
-		await page.waitForSelector('#charts[data-ready="1"]', { timeout: 10000 });
+		await page.waitForSelector('#charts[data-ready="1"]', { timeout: 30000 });
 		await checkCharts(page, url, tok.viewer, { first, latest, window: '1h' });
 	});
 	await page.locator('#charts').screenshot({ path: path.join(artifacts, 'charts.png') });
 	await check('the chart window is kept in the URL and restored on reload', async () => {
 		await page.selectOption('#chart-window', '15m');
 		await page.waitForFunction(() => location.hash.includes('window=15m'));
-		await page.waitForSelector('#charts[data-window="15m"][data-ready="1"]', { timeout: 10000 });
+		await page.waitForSelector('#charts[data-window="15m"][data-ready="1"]', { timeout: 30000 });
 		await page.reload();
-		await page.waitForSelector('#charts[data-window="15m"][data-ready="1"]', { timeout: 10000 });
+		await page.waitForSelector('#charts[data-window="15m"][data-ready="1"]', { timeout: 30000 });
 		assert(await page.inputValue('#chart-window') === '15m', 'window not restored from the URL');
 		await checkCharts(page, url, tok.viewer, { first, latest, window: '15m' });
 	});
@@ -219,12 +219,12 @@ async function run(browser, url, tok) {
 		await page.waitForFunction(() => location.hash.includes('from='));
 		const want = `snapshot ${latest} → snapshot ${first}`;
 		await page.waitForFunction((w) => (document.querySelector('#diff')?.innerText || '').includes(w), want,
-		    { timeout: 10000 });
+		    { timeout: 30000 });
 		assert(await page.locator('#diff .group').count() > 0, 'no change groups in the reverse comparison');
 	});
 	await check('a deep link opens one part of the target page (?section=diff-runtime)', async () => {
 		await goto(page, url + '/' + TARGET + '?section=diff-runtime');
-		await page.waitForSelector('#charts[data-ready="1"]', { timeout: 10000 });
+		await page.waitForSelector('#charts[data-ready="1"]', { timeout: 30000 });
 		await page.waitForFunction(() => {
 			const r = document.getElementById('diff-runtime')?.getBoundingClientRect();
 			return r && r.top >= -2 && r.top < innerHeight / 2;
@@ -248,7 +248,7 @@ async function run(browser, url, tok) {
 			await page.click('#twin-form button[type=submit]');
 			await page.waitForFunction((w) => location.hash.includes(w), `from=${first}&to=${latest}&window=15m`);
 			await page.waitForFunction((w) => (document.querySelector('#diff')?.innerText || '').includes(w),
-			    `snapshot ${first} → snapshot ${latest}`, { timeout: 10000 });
+			    `snapshot ${first} → snapshot ${latest}`, { timeout: 30000 });
 			assert(await page.locator('#diff .group').count() > 0, 'no change groups against the twin');
 		} finally {
 			await page.unroute('**/api/v1/targets');
@@ -295,7 +295,7 @@ async function run(browser, url, tok) {
 		await ed.fill('#mark-note', 'known good after the rollback');
 		await ed.click('#mark-form button[type=submit]');
 		await ed.waitForFunction(() => /known good after the rollback/.test(document.querySelector('#baseline')?.innerText || ''),
-		    null, { timeout: 10000 });
+		    null, { timeout: 30000 });
 		const b = JSON.parse((await api(url, 'GET', '/api/v1/targets/demo/llm/deployment/vllm-llama/baseline', tok.editor)).body);
 		assert(b.snapshot_id === latest && b.set_by === 'browser-editor', JSON.stringify(b));
 		await ed.waitForSelector('#diff');
@@ -364,7 +364,7 @@ async function run(browser, url, tok) {
 		await ad.waitForFunction(() => /Registered cluster offline; first pull failed/.test(document.querySelector('#register-form .status')?.textContent || ''),
 		    null, { timeout: 15000 });
 		const row = ad.locator('#admin-clusters tr[data-cluster="offline"]');
-		await row.waitFor({ timeout: 10000 });
+		await row.waitFor({ timeout: 30000 });
 		const text = await row.innerText();
 		assert(/failing/.test(text) && /https:\/\/127\.0\.0\.1:9/.test(text), `row: ${text}`);
 		const sentence = await row.locator('.cluster-error').innerText();
@@ -379,7 +379,7 @@ async function run(browser, url, tok) {
 		assert(/Delete offline and everything/.test(await row.locator('.confirm').innerText()), 'no confirmation');
 		assert(await ad.evaluate(() => document.activeElement?.classList.contains('confirm-delete')), 'the focus is not on the confirmation');
 		await ad.keyboard.press('Enter');
-		await ad.waitForFunction(() => !document.querySelector('#admin-clusters tr[data-cluster="offline"]'), null, { timeout: 10000 });
+		await ad.waitForFunction(() => !document.querySelector('#admin-clusters tr[data-cluster="offline"]'), null, { timeout: 30000 });
 		const gone = await api(url, 'GET', '/api/v1/clusters/offline', tok.admin);
 		assert(gone.status === 404, `after delete: ${gone.status}`);
 	});
@@ -387,7 +387,7 @@ async function run(browser, url, tok) {
 		await ad.fill('#t-name', 'from-the-form');
 		await ad.selectOption('#t-role', 'editor');
 		await ad.click('form:has(#t-name) button[type=submit]');
-		await ad.waitForSelector('#new-token code.secret', { timeout: 10000 });
+		await ad.waitForSelector('#new-token code.secret', { timeout: 30000 });
 		const t = await ad.locator('#new-token code.secret').innerText();
 		assert(/^skewd_/.test(t), `token shown: ${t.slice(0, 10)}…`);
 		const who = JSON.parse((await api(url, 'GET', '/api/v1/whoami', t)).body);
@@ -401,7 +401,7 @@ async function run(browser, url, tok) {
 		assert(/Revoke from-the-form\?/.test(await row.locator('.confirm').innerText()), 'no confirmation');
 		await row.locator('button.confirm-revoke').click();
 		await ad.waitForFunction(() => /revoked/.test(document.querySelector('#tokens tr[data-token="from-the-form"]')?.innerText || ''),
-		    null, { timeout: 10000 });
+		    null, { timeout: 30000 });
 		const r = await api(url, 'GET', '/api/v1/whoami', formToken);
 		assert(r.status === 401, `the revoked token answered ${r.status}`);
 	});
@@ -417,12 +417,12 @@ async function run(browser, url, tok) {
 		await ad.click('#register-form button[type=submit]');
 		await ad.waitForSelector('#register-form .status.ok', { timeout: 15000 });
 		// The page reloads its lists after a registration: the new cluster is listed, failing.
-		await ad.waitForSelector('#admin-clusters tr[data-cluster="unreachable"] .cluster-error', { timeout: 10000 });
+		await ad.waitForSelector('#admin-clusters tr[data-cluster="unreachable"] .cluster-error', { timeout: 30000 });
 		await ad.fill('#w-name', 'oncall');
 		await ad.fill('#w-url', 'https://hooks.example.invalid/skewd');
 		await ad.click('form:has(#w-name) button[type=submit]');
 		await ad.waitForFunction(() => /oncall/.test(document.querySelector('#h-webhooks')?.parentElement.innerText || '') &&
-		    document.querySelector('#h-webhooks').parentElement.querySelector('table'), null, { timeout: 10000 });
+		    document.querySelector('#h-webhooks').parentElement.querySelector('table'), null, { timeout: 30000 });
 	});
 	await check('a failing cluster shows its error sentence on the overview', async () => {
 		const r = await api(url, 'POST', '/api/v1/clusters/unreachable/collect', tok.admin);
@@ -442,7 +442,7 @@ async function run(browser, url, tok) {
 	await check('a narrow window (760 px): overview and target fit without a page-wide horizontal scroll', async () => {
 		for (const [where, sel] of [['/#/', '#targets tr[data-target]'], ['/' + TARGET, '#charts[data-ready="1"]']]) {
 			await goto(narrow, url + where);
-			await narrow.waitForSelector(sel, { timeout: 10000 });
+			await narrow.waitForSelector(sel, { timeout: 30000 });
 			const w = await narrow.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
 			assert(w[0] <= w[1] + 1, `${where}: the page is ${w[0]} px wide in a ${w[1]} px window`);
 		}
@@ -453,7 +453,7 @@ async function run(browser, url, tok) {
 	const nobody = await newPage(browser, url, 'skewd_0000000000000000_' + '0'.repeat(64));
 	await check('a bad token shows the sign-in form with the reason', async () => {
 		await goto(nobody, url + '/#/');
-		await nobody.waitForSelector('#signin-message:not([hidden])', { timeout: 10000 });
+		await nobody.waitForSelector('#signin-message:not([hidden])', { timeout: 30000 });
 		const m = await nobody.locator('#signin-message').innerText();
 		assert(/401/.test(m) && /token/.test(m), m);
 	});
@@ -505,7 +505,7 @@ async function run(browser, url, tok) {
 		await goto(p, url + '/#/');
 		await p.route('**/api/**', (r) => r.abort('connectionrefused'));
 		await p.evaluate(() => { location.hash = '#/bundles'; });
-		await p.waitForSelector('text=Cannot reach the skewd server', { timeout: 10000 });
+		await p.waitForSelector('text=Cannot reach the skewd server', { timeout: 30000 });
 		await shot(p, 'unreachable');
 		await p.close();
 	});
